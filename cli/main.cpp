@@ -1,0 +1,91 @@
+// enmap-migrate: snapshot, replay and roll back Enmap data on its way to PostgreSQL.
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/options.hpp"
+#include "enmap/error.hpp"
+
+namespace {
+
+constexpr const char* k_exit_statuses =
+    "Exit statuses:\n"
+    "  0  success\n"
+    "  1  internal error (a bug, or an unexpected system error)\n"
+    "  2  usage error (bad command line)\n"
+    "  3  bad input (missing or malformed file, table, key or value)\n"
+    "  4  a data policy (--invalid-text, --functions) refused the data\n"
+    "  5  the snapshot store is damaged, or a snapshot is missing\n"
+    "  6  PostgreSQL refused a connection or a statement\n"
+    "  7  refused for safety (database in use, lock held, earlier run present)\n"
+    "  8  validation found a difference between source and target\n";
+
+void set_up_logging(int verbosity) {
+    auto logger = spdlog::stderr_color_mt("enmap-migrate");
+    logger->set_pattern("%^%l%$: %v");
+    spdlog::set_default_logger(logger);
+    if (verbosity >= 2) {
+        spdlog::set_level(spdlog::level::trace);
+    } else if (verbosity == 1) {
+        spdlog::set_level(spdlog::level::debug);
+    } else if (verbosity == 0) {
+        spdlog::set_level(spdlog::level::info);
+    } else {
+        spdlog::set_level(spdlog::level::warn);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"enmap-migrate: move Enmap data to PostgreSQL safely: snapshot, replay, roll back."};
+    app.footer(k_exit_statuses);
+    app.set_version_flag("--version", std::string("enmap-migrate ") + ENMAP_MIGRATE_VERSION);
+    app.require_subcommand(0, 1);
+
+    cli::GlobalOptions globals;
+    if (const char* env = std::getenv("DATABASE_URL")) {
+        globals.database = env;
+    }
+    app.add_option("--store", globals.store, "snapshot store folder")
+        ->envname("ENMAP_MIGRATE_STORE")
+        ->capture_default_str();
+    app.add_option("--database", globals.database, "PostgreSQL URL (default: $DATABASE_URL)");
+    app.add_flag("--json", globals.json, "machine-readable output on stdout");
+    int verbose = 0;
+    int quiet = 0;
+    app.add_flag("-v,--verbose", verbose, "more log output (repeat for more)");
+    app.add_flag("-q,--quiet", quiet, "only warnings and errors on stderr");
+
+    cli::register_commands(app, globals);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        int code = app.exit(e);
+        return code == 0 ? 0 : static_cast<int>(enmap::ExitCode::k_usage);
+    }
+    globals.verbosity = verbose - quiet;
+    set_up_logging(globals.verbosity);
+
+    if (!globals.action) {
+        std::cout << app.help();
+        return 0;
+    }
+    try {
+        return globals.action();
+    } catch (const enmap::Error& e) {
+        spdlog::error("{}", e.what());
+        if (!e.hint().empty()) {
+            spdlog::info("{}", e.hint());
+        }
+        return static_cast<int>(e.exit_code());
+    } catch (const std::exception& e) {
+        spdlog::critical("internal error: {}", e.what());
+        return static_cast<int>(enmap::ExitCode::k_internal);
+    }
+}

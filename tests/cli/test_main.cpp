@@ -1,0 +1,27 @@
+// The binary's global behaviour: help, version, usage errors.
+
+#include <doctest/doctest.h>
+
+#include "tests/support.hpp"
+
+TEST_CASE("cli: --version prints the version and exits 0") {
+    auto r = test_support::run_cli({"--version"});
+    CHECK(r.status == 0);
+    CHECK(r.out.find("enmap-migrate 0.1.0") != std::string::npos);
+}
+
+TEST_CASE("cli: --help lists the global options and the exit statuses") {
+    auto r = test_support::run_cli({"--help"});
+    CHECK(r.status == 0);
+    for (const char* needle :
+         {"--store", "--database", "--json", "-v", "-q", "Exit statuses", "8  validation"}) {
+        CAPTURE(needle);
+        CHECK(r.out.find(needle) != std::string::npos);
+    }
+}
+
+TEST_CASE("cli: an unknown option is a usage error with status 2") {
+    auto r = test_support::run_cli({"--no-such-option"});
+    CHECK(r.status == 2);
+    CHECK(r.err.find("no-such-option") != std::string::npos);
+}
