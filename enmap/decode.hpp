@@ -78,6 +78,11 @@ Encoding detect_encoding(std::string_view text);
 void decode_value(std::string_view text, Encoding encoding, const DecodeOptions& options, std::string& out,
                   std::vector<Violation>& violations, LossyCounts& counts);
 
+/// Like decode_value, but the value may be followed by more text (as inside an export() file):
+/// decodes the one value at the start of `text` and returns the number of bytes it took.
+std::size_t decode_value_prefix(std::string_view text, Encoding encoding, const DecodeOptions& options,
+                                std::string& out, std::vector<Violation>& violations, LossyCounts& counts);
+
 /// Applies the text policy to a key (keys are strings): appends the valid UTF-8 key to `out`.
 /// Records a violation at path "key" under k_error.
 void decode_key(std::string_view key, const DecodeOptions& options, std::string& out,
