@@ -1,0 +1,1 @@
+CREATE INDEX "reminders_due_at_idx" ON "reminders" USING btree ("due_at");

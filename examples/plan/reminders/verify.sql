@@ -1,0 +1,9 @@
+-- The counts agree.
+SELECT (SELECT count(*) FROM raw_reminders) AS raw_rows, (SELECT count(*) FROM reminders) AS rows
+WHERE (SELECT count(*) FROM raw_reminders) <> (SELECT count(*) FROM reminders);
+
+-- Enmap's autonum counter is at or past every reminder id, so new ids will not collide.
+SELECT r.id, a.lastnum
+FROM reminders r
+JOIN raw_internal_autonum a ON a.enmap = 'reminders'
+WHERE r.id > a.lastnum;
