@@ -1347,11 +1347,12 @@ private:
                 m_p += 2;
                 return arrow_body();
             }
-            if (m_p < m_end && *m_p == '{') {
+            if (words >= 1 && m_p < m_end && *m_p == '{') {
                 scan_js(false);
                 return m_p;
             }
-            fail_expected("'{' or '=>' after the function's parameters");
+            fail_expected(words >= 1 ? "'{' or '=>' after the function's parameters"
+                                     : "'=>' after the parameters");
         }
         if (words >= 1 && !is_function && m_p + 1 < m_end && m_p[0] == '=' && m_p[1] == '>') {
             m_p += 2;
