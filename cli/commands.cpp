@@ -3,10 +3,12 @@
 namespace cli {
 
 void register_devdb(CLI::App& app, GlobalOptions& globals);
+void register_sample_data(CLI::App& app, GlobalOptions& globals);
 
 void register_commands(CLI::App& app, GlobalOptions& globals) {
     // Each command file adds a register_<name>(app, globals) call here when it works.
     register_devdb(app, globals);
+    register_sample_data(app, globals);
 }
 
 }  // namespace cli

@@ -1,0 +1,33 @@
+#pragma once
+// The sample bot: writes a realistic Enmap database (global settings, guild settings,
+// points/levels, tags, reminders with autonum, warnings, giveaways, economy) in the exact
+// layout and value encoding of a chosen Enmap generation. The demo, the tests and
+// scripts/bench all use it.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+
+namespace enmap {
+
+/// What to generate.
+struct SampleOptions {
+    std::string generation = "6";  // "5.7", "5.9" or "6"
+    std::uint64_t scale = 100;     // number of guilds; rows grow about 50x this
+    bool wal = false;              // leave committed writes in enmap.sqlite-wal, as a killed bot does
+    std::uint64_t seed = 42;       // same seed, same bytes
+};
+
+/// What was written: rows per enmap table, and the autonum counters.
+struct SampleResult {
+    std::map<std::string, std::uint64_t> rows;
+    std::map<std::string, std::uint64_t> autonum;
+    std::uint64_t total_rows = 0;
+};
+
+/// Writes <dir>/enmap.sqlite (and enmap.sqlite-wal/-shm with `wal`). Refuses (InputError) to
+/// overwrite an existing enmap.sqlite; throws UsageError for an unknown generation.
+SampleResult write_sample_database(const std::filesystem::path& dir, const SampleOptions& options);
+
+}  // namespace enmap
