@@ -57,6 +57,18 @@ public:
             flush();
         }
     }
+    // Appends a value, writing a large one straight through instead of copying it into the buffer.
+    void write_value(const std::string& value) {
+        if (value.size() < k_flush_bytes) {
+            m_buffer += value;
+            return;
+        }
+        flush();
+        if (std::fwrite(value.data(), 1, value.size(), stdout) != value.size()) {
+            throw enmap::Error("cannot write to standard output",
+                               "check the disk or the pipe dump writes to");
+        }
+    }
     void flush() {
         if (std::fwrite(m_buffer.data(), 1, m_buffer.size(), stdout) != m_buffer.size() ||
             std::fflush(stdout) != 0) {
@@ -232,7 +244,7 @@ int run_dump(const DumpOptions& options, const GlobalOptions& globals) {
                 out += prefix;
                 enmap::append_json_string(out, decoded.key);
                 out += ",\"value\":";
-                out += decoded.value;
+                output.write_value(decoded.value);
                 out += "}\n";
                 output.maybe_flush();
             }

@@ -150,6 +150,7 @@ bool TableDecoder::decode(const RawRow& row, DecodedRow& out) {
                 encoding = Encoding::k_json;  // an export's parsed value is never 6.x text
             }
             out.encoding = encoding;
+            out.value.reserve(row.value.size() + 16);  // no doubling reallocation for a huge value
             decode_value(row.value, encoding, m_options.decode, out.value, m_violations, m_stats.lossy);
         } catch (const DecodeError& e) {
             throw InputError(
