@@ -32,19 +32,20 @@ enum class FunctionPolicy { k_error, k_drop, k_source };
 struct DecodeOptions {
     InvalidTextPolicy invalid_text = InvalidTextPolicy::k_error;
     FunctionPolicy functions = FunctionPolicy::k_error;
-    std::size_t max_depth = 10000;  // deeper nesting is malformed input, not a crash
+    std::size_t max_depth = 10000;                         // deeper nesting is malformed input, not a crash
+    std::size_t max_sparse_length = std::size_t{1} << 24;  // longest serialize-javascript sparse array
 };
 
 /// Lossy-but-standard conversions, counted per table and reported.
 struct LossyCounts {
-    std::uint64_t non_finite = 0;        // NaN, Infinity, -Infinity -> null
-    std::uint64_t negative_zero = 0;     // -0 -> 0
-    std::uint64_t undefined_dropped = 0; // undefined members omitted, undefined elements -> null
-    std::uint64_t sparse_holes = 0;      // holes of sparse arrays -> null
-    std::uint64_t invalid_dates = 0;     // new Date(NaN) -> null
-    std::uint64_t text_replaced = 0;     // code units replaced by U+FFFD under --invalid-text=replace
-    std::uint64_t functions_dropped = 0; // functions omitted under --functions=drop
-    std::uint64_t functions_kept = 0;    // functions kept as source text under --functions=source
+    std::uint64_t non_finite = 0;         // NaN, Infinity, -Infinity -> null
+    std::uint64_t negative_zero = 0;      // -0 -> 0
+    std::uint64_t undefined_dropped = 0;  // undefined members omitted, undefined elements -> null
+    std::uint64_t sparse_holes = 0;       // holes of sparse arrays -> null
+    std::uint64_t invalid_dates = 0;      // new Date(NaN) -> null
+    std::uint64_t text_replaced = 0;      // code units replaced by U+FFFD under --invalid-text=replace
+    std::uint64_t functions_dropped = 0;  // functions omitted under --functions=drop
+    std::uint64_t functions_kept = 0;     // functions kept as source text under --functions=source
     LossyCounts& operator+=(const LossyCounts& other);
     [[nodiscard]] bool any() const;
 };
@@ -71,6 +72,12 @@ private:
 /// Detects the encoding of one value text. A 6.x envelope is recognised only when every level is
 /// correctly tagged; plain JSON detects as k_json; JS constructors as k_serialize_javascript.
 Encoding detect_encoding(std::string_view text);
+
+/// Detects the encoding of one value text and decodes it in the same pass (at most two passes for
+/// text that starts like a 6.x envelope but is not one). Returns the detected encoding; throws
+/// DecodeError when the text is malformed in every encoding.
+Encoding decode_value_detect(std::string_view text, const DecodeOptions& options, std::string& out,
+                             std::vector<Violation>& violations, LossyCounts& counts);
 
 /// Decodes one value text in the given encoding and appends its canonical JSON to `out`.
 /// Policy violations are appended to `violations` (decoding goes on, so every one is gathered);
