@@ -143,16 +143,28 @@ bool TableDecoder::decode(const RawRow& row, DecodedRow& out) {
         out.value = "null";
         ++m_stats.null_values;
     } else {
-        Encoding encoding = Encoding::k_json;
+        Encoding encoding = m_forced != nullptr ? *m_forced : Encoding::k_json;
+        LossyCounts counts;
+        std::size_t violations_before = m_violations.size();
         try {
-            encoding = m_forced != nullptr ? *m_forced : detect_encoding(row.value);
-            if (row.parsed_value && encoding == Encoding::k_better_serialize) {
-                encoding = Encoding::k_json;  // an export's parsed value is never 6.x text
-            }
-            out.encoding = encoding;
             out.value.reserve(row.value.size() + 16);  // no doubling reallocation for a huge value
-            decode_value(row.value, encoding, m_options.decode, out.value, m_violations, m_stats.lossy);
+            if (m_forced != nullptr) {
+                decode_value(row.value, encoding, m_options.decode, out.value, m_violations, counts);
+            } else {
+                encoding = decode_value_detect(row.value, m_options.decode, out.value, m_violations, counts);
+                if (row.parsed_value && encoding == Encoding::k_better_serialize) {
+                    // An export's parsed value is never 6.x text: an object that merely looks tagged.
+                    out.value.clear();
+                    m_violations.resize(violations_before);
+                    counts = {};
+                    encoding = Encoding::k_json;
+                    decode_value(row.value, encoding, m_options.decode, out.value, m_violations, counts);
+                }
+            }
         } catch (const DecodeError& e) {
+            if (m_forced == nullptr) {
+                encoding = detect_encoding(row.value);  // names the generation the broken text looks like
+            }
             throw InputError(
                 m_source + ": table '" + m_stats.table + "', key '" + display_key(row.key) + "': malformed " +
                     std::string(encoding_name(encoding)) + " value: " + e.what() + " of the value",
@@ -161,6 +173,8 @@ bool TableDecoder::decode(const RawRow& row, DecodedRow& out) {
                                       "force the table's encoding with --format " +
                                           m_stats.table + "=ENCODING");
         }
+        out.encoding = encoding;
+        m_stats.lossy += counts;
         ++m_stats.encodings[encoding];
     }
     if (!m_violations.empty()) {
