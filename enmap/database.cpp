@@ -79,7 +79,8 @@ std::string join(const std::vector<std::string>& names) {
 class DatabaseCursor : public RowCursor {
 public:
     DatabaseCursor(const SQLite::Database& db, std::string file, std::string table)
-        : m_statement(db, "SELECT key, value FROM " + quote_identifier(table) + " ORDER BY key"),
+        : m_statement(db,
+                      "SELECT key, value FROM " + quote_identifier(table) + " ORDER BY key COLLATE BINARY"),
           m_file(std::move(file)),
           m_table(std::move(table)) {}
 
@@ -249,6 +250,8 @@ void Database::open() {
 }
 
 void Database::list_tables() {
+    // A bounded page cache (32 MiB): key order walks the key index and looks each row up at random.
+    m_db->exec("PRAGMA cache_size = -32768");
     {
         SQLite::Statement encoding(*m_db, "PRAGMA encoding");
         if (encoding.executeStep() && encoding.getColumn(0).getString() != "UTF-8") {
