@@ -2,13 +2,15 @@
 
 namespace cli {
 
-void register_devdb(CLI::App& app, GlobalOptions& globals);
+void register_dump(CLI::App& app, GlobalOptions& globals);
 void register_sample_data(CLI::App& app, GlobalOptions& globals);
+void register_devdb(CLI::App& app, GlobalOptions& globals);
 
 void register_commands(CLI::App& app, GlobalOptions& globals) {
     // Each command file adds a register_<name>(app, globals) call here when it works.
-    register_devdb(app, globals);
+    register_dump(app, globals);
     register_sample_data(app, globals);
+    register_devdb(app, globals);
 }
 
 }  // namespace cli

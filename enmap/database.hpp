@@ -1,0 +1,80 @@
+#pragma once
+// enmap/ database: opens an Enmap enmap.sqlite without ever modifying it or its -wal/-shm, lists
+// its enmap tables, autonum counters and change journals, and streams a table's rows as raw bytes.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "enmap/source.hpp"
+
+namespace SQLite {
+class Database;
+}
+
+namespace enmap {
+
+/// How Database opened the file; see docs/dump.md for why each is safe.
+enum class OpenMode {
+    k_read_only,     // rollback-journal file: SQLITE_OPEN_READONLY, only POSIX read locks
+    k_immutable,     // WAL-mode file with no -wal/-shm: immutable=1, no locks, no -shm created
+    k_private_copy,  // a -wal, -shm or -journal sits beside it: a copy in a private 0700 folder
+};
+
+/// "read-only", "immutable", "private-copy".
+std::string_view open_mode_name(OpenMode mode);
+
+/// One row of `internal::autonum`: the counter behind enmap.autonum.
+struct AutonumCounter {
+    std::string enmap;
+    std::int64_t lastnum = 0;
+};
+
+/// An Enmap database opened for reading only; the original files are never written.
+class Database : public Source {
+public:
+    /// Opens `path`; throws InputError when it is missing, not SQLite, or holds no enmap table.
+    explicit Database(const std::filesystem::path& path);
+    ~Database() override;
+    Database(const Database&) = delete;
+    Database& operator=(const Database&) = delete;
+
+    /// The file as given.
+    [[nodiscard]] const std::filesystem::path& path() const { return m_path; }
+    /// How the file was opened.
+    [[nodiscard]] OpenMode open_mode() const { return m_mode; }
+    /// The enmap tables (tables with key and value columns, except internal::*), in creation order.
+    [[nodiscard]] const std::vector<std::string>& tables() const override { return m_tables; }
+    /// The `internal::changes::*` tables (Enmap 5's polling journal), in creation order.
+    [[nodiscard]] const std::vector<std::string>& change_tables() const { return m_change_tables; }
+    /// The `internal::autonum` counters, ordered by enmap name; empty when the table is absent.
+    [[nodiscard]] const std::vector<AutonumCounter>& autonum() const { return m_autonum; }
+
+    [[nodiscard]] std::string describe() const override;
+    [[nodiscard]] std::uint64_t row_count(const std::string& table) const override;
+    [[nodiscard]] std::unique_ptr<RowCursor> rows(const std::string& table) const override;
+    /// Like Source::select_tables, and also says when a named table exists but is not an enmap table.
+    [[nodiscard]] std::vector<std::string> select_tables(
+        const std::vector<std::string>& names) const override;
+
+private:
+    void open();
+    void list_tables();
+    void check_table(const std::string& table) const;
+
+    std::filesystem::path m_path;
+    std::filesystem::path m_private_dir;  // non-empty when m_mode is k_private_copy
+    OpenMode m_mode = OpenMode::k_read_only;
+    std::unique_ptr<SQLite::Database> m_db;
+    std::vector<std::string> m_tables;
+    std::vector<std::string> m_change_tables;
+    std::vector<std::string> m_other_tables;  // neither enmap tables nor internal ones
+    std::vector<AutonumCounter> m_autonum;
+};
+
+/// Quotes an SQLite identifier: "name" with inner quotes doubled.
+std::string quote_identifier(const std::string& name);
+
+}  // namespace enmap

@@ -1,0 +1,69 @@
+#pragma once
+// enmap/ summary: per table its encoding(s), row count, lossy conversions and a SHA-256 digest of
+// its canonical content (defined in docs/dump.md). The snapshot store embeds it in its manifests,
+// and replay and validate compare against it.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "enmap/database.hpp"
+#include "enmap/table_reader.hpp"
+
+namespace enmap {
+
+/// SHA-256 over a table's canonical content: per row, key JSON, 0x1F, value JSON, 0x1E.
+class ContentDigest {
+public:
+    ContentDigest();
+    ~ContentDigest();
+    ContentDigest(const ContentDigest&) = delete;
+    ContentDigest& operator=(const ContentDigest&) = delete;
+    /// Adds one row: the key (valid UTF-8, JSON-quoted here) and the value's canonical JSON text.
+    void add(std::string_view key, std::string_view value_json);
+    /// The lowercase hex digest; the object cannot take more rows afterwards.
+    std::string finish();
+
+private:
+    struct Context;
+    std::unique_ptr<Context> m_context;
+    std::string m_scratch;
+};
+
+/// One table of a Summary.
+struct TableSummary {
+    std::string name;
+    std::uint64_t rows = 0;
+    std::uint64_t null_values = 0;
+    std::map<std::string, std::uint64_t> encodings;  // encoding name -> rows
+    std::string sha256;                              // ContentDigest of the table
+    LossyCounts lossy;
+    /// {"name", "rows", "null_values", "encodings": {...}, "sha256", "lossy": {...}}.
+    [[nodiscard]] nlohmann::json to_json() const;
+};
+
+/// What a source holds, as the snapshot store records it.
+struct Summary {
+    std::string digest_version = "enmap-canonical-v1";  // names the digest definition of docs/dump.md
+    std::vector<TableSummary> tables;
+    std::vector<AutonumCounter> autonum;     // only from an enmap.sqlite
+    std::vector<std::string> change_tables;  // only from an enmap.sqlite
+    /// {"digest", "tables": [...], "autonum": {enmap: lastnum}, "change_tables": [...]}.
+    [[nodiscard]] nlohmann::json to_json() const;
+};
+
+/// The counts of a LossyCounts as a JSON object, with only its non-zero members.
+nlohmann::json lossy_to_json(const LossyCounts& counts);
+/// The stats of one table read by dump, as a JSON object.
+nlohmann::json stats_to_json(const TableStats& stats);
+
+/// Summarizes `tables` of `source` (all when empty) under --invalid-text=replace --functions=source,
+/// so it never fails on policy; `formats` are --format overrides. Throws InputError on malformed data.
+Summary summarize(const Source& source, const std::map<std::string, Encoding>& formats = {},
+                  const std::vector<std::string>& tables = {});
+
+}  // namespace enmap
