@@ -120,6 +120,13 @@ void Store::add_index(const IndexFile& file, const Hash& index_id) {
 }
 
 void Store::load_index() {
+    {
+        std::lock_guard<std::mutex> lock(m_fd_mutex);
+        for (auto& [pack, fd] : m_pack_fds) {
+            ::close(fd);
+        }
+        m_pack_fds.clear();
+    }
     m_packs.clear();
     m_pack_numbers.clear();
     m_chunks.clear();
@@ -245,7 +252,8 @@ std::vector<SnapshotInfo> Store::list() const {
         info.time = manifest.value("time", "");
         info.label = manifest["label"].is_string() ? manifest["label"].get<std::string>() : "";
         info.kind = manifest.value("kind", "");
-        info.source = manifest.value("source", "");
+        info.source = manifest["source"].is_string() ? manifest["source"].get<std::string>()
+                                                     : manifest["source"].dump();
         info.bytes_in = manifest.value("bytes_in", std::uint64_t{0});
         info.manifest = std::move(manifest);
         out.push_back(std::move(info));
