@@ -2,12 +2,14 @@
 
 namespace cli {
 
+void register_snapshot(CLI::App& app, GlobalOptions& globals);
 void register_dump(CLI::App& app, GlobalOptions& globals);
 void register_sample_data(CLI::App& app, GlobalOptions& globals);
 void register_devdb(CLI::App& app, GlobalOptions& globals);
 
 void register_commands(CLI::App& app, GlobalOptions& globals) {
     // Each command file adds a register_<name>(app, globals) call here when it works.
+    register_snapshot(app, globals);
     register_dump(app, globals);
     register_sample_data(app, globals);
     register_devdb(app, globals);

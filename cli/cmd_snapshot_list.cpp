@@ -1,0 +1,53 @@
+// `enmap-migrate snapshot list`: every snapshot in the store, oldest first.
+
+#include <iostream>
+
+#include "cli/cmd_snapshot.hpp"
+#include "enmap/error.hpp"
+#include "snapshot/store.hpp"
+
+namespace cli {
+
+namespace {
+struct ListOptions {};
+
+int run_snapshot_list(const ListOptions& /*options*/, const GlobalOptions& globals) {
+    snapshot::Store store(globals.store, snapshot::Store::Access::k_read, "enmap-migrate snapshot list");
+    auto all = store.list();
+    if (globals.json) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& info : all) {
+            out.push_back(
+                {{"id", snapshot::to_hex(info.id)},
+                 {"time", info.time},
+                 {"label", info.label.empty() ? nlohmann::json(nullptr) : nlohmann::json(info.label)},
+                 {"kind", info.kind},
+                 {"source", info.manifest.value("source", nlohmann::json(nullptr))},
+                 {"bytes_in", info.bytes_in}});
+        }
+        std::cout << out.dump(2) << "\n";
+        return 0;
+    }
+    if (all.empty()) {
+        std::cout << "no snapshots in " << globals.store << "\n";
+        return 0;
+    }
+    for (const auto& info : all) {
+        std::cout << snapshot::to_hex(info.id).substr(0, 12) << "  " << info.time.substr(0, 19) << "Z  "
+                  << info.kind << "  " << human_bytes(info.bytes_in) << "  "
+                  << (info.label.empty() ? "-" : info.label) << "\n";
+    }
+    return 0;
+}
+}  // namespace
+
+void register_snapshot_list(CLI::App& snapshot, GlobalOptions& globals) {
+    auto options = std::make_shared<ListOptions>();
+    auto* cmd = snapshot.add_subcommand("list", "list the snapshots in the store, oldest first");
+    cmd->footer(snapshot_exit_statuses());
+    cmd->callback([options, &globals] {
+        globals.action = [options, &globals] { return run_snapshot_list(*options, globals); };
+    });
+}
+
+}  // namespace cli

@@ -1,0 +1,60 @@
+// `enmap-migrate snapshot show REF`: one snapshot's manifest.
+
+#include <iostream>
+
+#include "cli/cmd_snapshot.hpp"
+#include "enmap/error.hpp"
+#include "snapshot/store.hpp"
+
+namespace cli {
+
+namespace {
+struct ShowOptions {
+    std::string ref;
+};
+
+int run_snapshot_show(const ShowOptions& options, const GlobalOptions& globals) {
+    snapshot::Store store(globals.store, snapshot::Store::Access::k_read, "enmap-migrate snapshot show");
+    auto id = store.resolve(options.ref);
+    auto manifest = store.read_manifest(id);
+    if (globals.json) {
+        manifest["id"] = snapshot::to_hex(id);
+        std::cout << manifest.dump(2) << "\n";
+        return 0;
+    }
+    std::cout << "snapshot " << snapshot::to_hex(id) << "\n"
+              << "  time    " << manifest.value("time", "") << "\n"
+              << "  kind    " << manifest.value("kind", "") << "\n"
+              << "  label   " << (manifest["label"].is_string() ? manifest["label"].get<std::string>() : "-")
+              << "\n"
+              << "  source  " << manifest["source"].dump() << "\n"
+              << "  host    " << manifest.value("host", "") << "\n"
+              << "files:\n";
+    for (const auto& file : manifest["files"]) {
+        std::cout << "  " << file["name"].get<std::string>() << "  " << file["role"].get<std::string>()
+                  << "  " << human_bytes(file["size"].get<std::uint64_t>()) << "  mode "
+                  << file["mode"].get<std::string>() << "  " << file["chunks"].get<std::uint64_t>()
+                  << " chunks (" << file["chunking"].get<std::string>() << ")\n    sha256 "
+                  << file["sha256"].get<std::string>() << "\n";
+    }
+    if (manifest["tables"].is_object()) {
+        std::cout << "tables:\n";
+        for (const auto& [name, summary] : manifest["tables"].items()) {
+            std::cout << "  " << name << "  " << summary.dump() << "\n";
+        }
+    }
+    return 0;
+}
+}  // namespace
+
+void register_snapshot_show(CLI::App& snapshot, GlobalOptions& globals) {
+    auto options = std::make_shared<ShowOptions>();
+    auto* cmd = snapshot.add_subcommand("show", "show one snapshot: its files, hashes and tables");
+    cmd->add_option("REF", options->ref, "snapshot id, unique id prefix, label or latest")->required();
+    cmd->footer(snapshot_exit_statuses());
+    cmd->callback([options, &globals] {
+        globals.action = [options, &globals] { return run_snapshot_show(*options, globals); };
+    });
+}
+
+}  // namespace cli

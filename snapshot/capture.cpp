@@ -1,0 +1,440 @@
+#include "snapshot/capture.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <SQLiteCpp/Backup.h>
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <set>
+
+#include "enmap/error.hpp"
+#include "snapshot/chunker.hpp"
+#include "snapshot/fsutil.hpp"
+#include "snapshot/pool.hpp"
+
+namespace fs = std::filesystem;
+
+namespace snapshot {
+
+namespace {
+
+// SQLite's unix VFS lock bytes (os_unix.c): on the database file, PENDING at 1 GiB, then
+// RESERVED, then 510 SHARED bytes; on the -shm file, 8 WAL locks from byte 120 and the
+// "DMS" byte 128, read-locked by every connection that has the database open in WAL mode.
+constexpr off_t k_pending_byte = 0x40000000;
+constexpr off_t k_shared_first = k_pending_byte + 2;
+constexpr off_t k_shared_size = 510;
+constexpr off_t k_shm_locks_first = 120;
+constexpr off_t k_shm_locks_size = 9;
+
+constexpr std::size_t k_batch_bytes = 4U << 20;
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::optional<std::string> probe_lock(int fd, off_t start, off_t length, const std::string& what) {
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    lock.l_start = start;
+    lock.l_len = length;
+    lock.l_pid = 0;
+    if (::fcntl(fd, F_OFD_GETLK, &lock) != 0) {
+        throw enmap::InputError("cannot test the locks on " + what + ": " + std::strerror(errno));
+    }
+    if (lock.l_type == F_UNLCK) {
+        return std::nullopt;
+    }
+    std::string who = lock.l_pid > 0 ? "process " + std::to_string(lock.l_pid) : "another process";
+    return who + " holds a lock on " + what;
+}
+
+Fd open_for_locks(const fs::path& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    return Fd(fd);
+}
+
+std::optional<std::string> check_open(int db_fd, int shm_fd, const fs::path& database) {
+    if (shm_fd >= 0) {
+        if (auto holder = probe_lock(shm_fd, k_shm_locks_first, k_shm_locks_size,
+                                     database.filename().string() + "-shm")) {
+            return holder;
+        }
+    }
+    return probe_lock(db_fd, k_pending_byte, k_shared_size + 2, database.filename().string());
+}
+
+// Holds a shared lock on the database's SHARED bytes while an exact capture reads it, so that a
+// writer in rollback-journal mode cannot commit half-way through the copy.
+void hold_read_lock(int fd, const fs::path& database) {
+    struct flock lock {};
+    lock.l_type = F_RDLCK;
+    lock.l_whence = SEEK_SET;
+    lock.l_start = k_shared_first;
+    lock.l_len = k_shared_size;
+    lock.l_pid = 0;
+    if (::fcntl(fd, F_OFD_SETLK, &lock) != 0) {
+        throw enmap::RefusedError(database.string() + " is being written by another process",
+                                  "stop the bot, or use --live to capture it while it runs");
+    }
+}
+
+struct ChunkResult {
+    Hash id{};
+    std::uint32_t plain_size = 0;
+    bool known = false;
+    std::string payload;
+};
+
+using Batch = std::vector<ChunkResult>;
+
+// Reads a file chunk by chunk, hashes and compresses on the pool, adds new chunks to the writer
+// in order, and returns the file's manifest entry.
+nlohmann::json store_file(Store& store, PackWriter& writer, WorkerPool& pool, const fs::path& source,
+                          const std::string& name, const std::string& role, int level, const fs::path& tee) {
+    ChunkLayout layout = choose_layout(source);
+    Fd fd = open_read(source);
+    struct stat st {};
+    ::fstat(fd.get(), &st);
+    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    Fd tee_fd;
+    if (!tee.empty()) {
+        tee_fd = Fd(::open(tee.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, k_file_mode));
+        if (tee_fd.get() < 0) {
+            throw enmap::StoreError("cannot create " + tee.string() + ": " + std::strerror(errno));
+        }
+    }
+
+    Sha256 whole;
+    std::string list;  // chunk ids of the current chunk-list blob
+    nlohmann::json content = nlohmann::json::array();
+    std::uint64_t chunk_count = 0;
+    auto flush_list = [&] {
+        if (list.empty()) {
+            return;
+        }
+        content.push_back(to_hex(sha256(list)));
+        writer.add_plain(list, level);
+        list.clear();
+    };
+    std::deque<std::future<Batch>> inflight;
+    auto drain_one = [&] {
+        Batch batch = inflight.front().get();
+        inflight.pop_front();
+        for (auto& chunk : batch) {
+            if (!chunk.known) {
+                EntryHeader header;
+                header.plain_size = chunk.plain_size;
+                header.stored_size = static_cast<std::uint32_t>(chunk.payload.size());
+                header.id = chunk.id;
+                writer.add(header, chunk.payload);
+            }
+            list.append(reinterpret_cast<const char*>(chunk.id.data()), chunk.id.size());
+            ++chunk_count;
+            if (list.size() == k_ids_per_list * 32) {
+                flush_list();
+            }
+        }
+    };
+
+    const std::uint64_t per_batch = std::max<std::uint64_t>(1, k_batch_bytes / layout.size);
+    const std::size_t window = pool.size() * 2 + 1;
+    std::uint64_t offset = 0;
+    bool first = true;
+    for (;;) {
+        std::vector<std::uint64_t> sizes;
+        if (first && layout.first > 0) {
+            sizes.push_back(layout.first);
+        }
+        first = false;
+        for (std::uint64_t i = 0; i < per_batch; ++i) {
+            sizes.push_back(layout.size);
+        }
+        std::uint64_t want = 0;
+        for (auto size : sizes) {
+            want += size;
+        }
+        auto data = std::make_shared<std::string>(want, '\0');
+        std::size_t got = pread_full(fd.get(), data->data(), want, offset);
+        if (got == 0) {
+            break;
+        }
+        data->resize(got);
+        offset += got;
+        whole.update(*data);
+        if (tee_fd.get() >= 0) {
+            write_full(tee_fd.get(), data->data(), data->size(), tee);
+        }
+        if (inflight.size() >= window) {
+            drain_one();
+        }
+        inflight.push_back(pool.submit([data, sizes, level, &store] {
+            Batch batch;
+            std::size_t at = 0;
+            for (auto size : sizes) {
+                if (at >= data->size()) {
+                    break;
+                }
+                std::string_view piece = std::string_view(*data).substr(at, size);
+                at += piece.size();
+                ChunkResult chunk;
+                chunk.id = sha256(piece);
+                chunk.plain_size = static_cast<std::uint32_t>(piece.size());
+                chunk.known = store.has_chunk(chunk.id);
+                if (!chunk.known) {
+                    chunk.payload = compress_chunk(piece, level);
+                }
+                batch.push_back(std::move(chunk));
+            }
+            return batch;
+        }));
+        if (got < want) {
+            break;
+        }
+    }
+    while (!inflight.empty()) {
+        drain_one();
+    }
+    flush_list();
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return nlohmann::json{{"name", name},
+                          {"role", role},
+                          {"size", offset},
+                          {"mode", mode},
+                          {"sha256", to_hex(whole.finish())},
+                          {"chunking", layout.describe()},
+                          {"chunks", chunk_count},
+                          {"content", content}};
+}
+
+std::string hostname() {
+    char name[256] = {};
+    ::gethostname(name, sizeof(name) - 1);
+    return name;
+}
+
+void live_backup(const fs::path& database, const fs::path& dest) {
+    try {
+        SQLite::Database source(database.string(), SQLite::OPEN_READONLY);
+        source.setBusyTimeout(10000);
+        SQLite::Database target(dest.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        SQLite::Backup backup(target, source);
+        for (int attempt = 0;; ++attempt) {
+            int status = backup.executeStep(-1);
+            if (status == SQLITE_DONE) {
+                break;
+            }
+            if (attempt > 100) {
+                throw enmap::RefusedError(
+                    "the live backup of " + database.string() + " stayed busy: the bot keeps it locked",
+                    "try again when the bot is less busy");
+            }
+            ::usleep(100000);
+        }
+    } catch (const SQLite::Exception& e) {
+        throw enmap::InputError("the live backup of " + database.string() + " failed: " + e.what(),
+                                "check that it is an SQLite database and readable");
+    }
+    ::chmod(dest.c_str(), k_file_mode);
+}
+
+}  // namespace
+
+std::string kind_name(CaptureOptions::Kind kind) {
+    switch (kind) {
+        case CaptureOptions::Kind::k_exact:
+            return "exact";
+        case CaptureOptions::Kind::k_live:
+            return "live";
+        case CaptureOptions::Kind::k_export:
+            return "export";
+    }
+    return "exact";
+}
+
+void validate_label(const std::string& label) {
+    bool chars_ok =
+        !label.empty() && label.size() <= 100 && std::all_of(label.begin(), label.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == ':' ||
+                   c == '-';
+        });
+    if (!chars_ok) {
+        throw enmap::UsageError("label '" + label + "' is not valid",
+                                "use up to 100 letters, digits, '.', '_', ':' or '-'");
+    }
+    bool all_hex = std::all_of(label.begin(), label.end(),
+                               [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
+    if (label == "latest" || all_hex) {
+        throw enmap::UsageError(
+            "label '" + label + "' could be confused with " +
+                (label == "latest" ? std::string("the reference `latest`") : "a snapshot id prefix"),
+            "choose a label with a letter other than a-f, e.g. 'pre-migration'");
+    }
+}
+
+std::optional<std::string> find_open_connection(const fs::path& database) {
+    Fd db = open_read(database);
+    Fd shm = open_for_locks(database.string() + "-shm");
+    return check_open(db.get(), shm.get(), database);
+}
+
+nlohmann::json count_rows(const fs::path& database) {
+    nlohmann::json tables = nlohmann::json::object();
+    try {
+        SQLite::Database db(database.string(), SQLite::OPEN_READONLY);
+        SQLite::Statement names(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
+        while (names.executeStep()) {
+            std::string name = names.getColumn(0).getString();
+            std::string quoted = "\"";
+            for (char c : name) {
+                quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+            }
+            quoted += "\"";
+            SQLite::Statement count(db, "SELECT count(*) FROM " + quoted);
+            count.executeStep();
+            tables[name] = {{"rows", count.getColumn(0).getInt64()}};
+        }
+    } catch (const SQLite::Exception& e) {
+        throw enmap::InputError("cannot list the tables of " + database.string() + ": " + e.what());
+    }
+    return tables;
+}
+
+CaptureResult capture(Store& store, const CaptureOptions& options) {
+    if (!options.label.empty()) {
+        validate_label(options.label);
+    }
+    if (options.compression < 1 || options.compression > 19) {
+        throw enmap::UsageError("--compression " + std::to_string(options.compression) + " is out of range",
+                                "use a zstd level from 1 to 19 (3 is the default)");
+    }
+    auto started = std::chrono::steady_clock::now();
+    CaptureResult result;
+    WorkerPool pool(options.threads == 0 ? default_threads() : options.threads);
+    PackWriter writer(store);
+    nlohmann::json files = nlohmann::json::array();
+    nlohmann::json source;
+    std::uint64_t bytes_in = 0;
+    fs::path work = store.tmp_dir() / ("capture-" + std::to_string(::getpid()));
+    make_dir(work);
+    struct Cleanup {
+        fs::path path;
+        ~Cleanup() {
+            std::error_code ec;
+            fs::remove_all(path, ec);
+        }
+    } cleanup{work};
+    fs::path summary_db;
+
+    if (options.kind == CaptureOptions::Kind::k_export) {
+        if (options.exports.empty()) {
+            throw enmap::UsageError("--export needs at least one export() file");
+        }
+        std::set<std::string> names;
+        source = nlohmann::json::array();
+        for (const auto& file : options.exports) {
+            if (!fs::is_regular_file(file)) {
+                throw enmap::InputError("export file " + file.string() + " does not exist or is not a file");
+            }
+            std::string name = file.filename().string();
+            if (!names.insert(name).second) {
+                throw enmap::UsageError(
+                    "two export files are named " + name,
+                    "a snapshot keeps file names; put them in one folder under distinct names");
+            }
+            files.push_back(store_file(store, writer, pool, file, name, "export", options.compression, {}));
+            source.push_back(fs::absolute(file).lexically_normal().string());
+        }
+    } else {
+        const fs::path& database = options.database;
+        if (!fs::is_regular_file(database)) {
+            throw enmap::InputError(
+                "database " + database.string() + " does not exist",
+                "pass --data-dir with the bot's data folder or --db with the enmap.sqlite file");
+        }
+        source = fs::absolute(database).lexically_normal().string();
+        std::string name = database.filename().string();
+        if (options.kind == CaptureOptions::Kind::k_live) {
+            fs::path copy = work / name;
+            live_backup(database, copy);
+            files.push_back(store_file(store, writer, pool, copy, name, "database", options.compression, {}));
+            summary_db = copy;
+        } else {
+            fs::path journal = database.string() + "-journal";
+            if (fs::exists(journal) && fs::file_size(journal) > 0) {
+                throw enmap::RefusedError(
+                    journal.string() + " exists: a write to the database was interrupted",
+                    "open the database once with `sqlite3 " + database.string() +
+                        " 'PRAGMA integrity_check'` to roll it back, then snapshot again");
+            }
+            Fd db = open_read(database);
+            Fd shm = open_for_locks(database.string() + "-shm");
+            std::string refuse_hint = "stop the bot (every process using " + database.string() +
+                                      "), or use --live to capture it while it runs";
+            if (auto holder = check_open(db.get(), shm.get(), database)) {
+                throw enmap::RefusedError(database.string() + " is open in another process: " + *holder,
+                                          refuse_hint);
+            }
+            hold_read_lock(db.get(), database);
+            fs::path copy;
+            if (options.summarize) {
+                copy = work / name;
+            }
+            files.push_back(
+                store_file(store, writer, pool, database, name, "database", options.compression, copy));
+            fs::path wal = database.string() + "-wal";
+            if (fs::exists(wal)) {
+                files.push_back(store_file(store, writer, pool, wal, name + "-wal", "wal",
+                                           options.compression,
+                                           copy.empty() ? fs::path() : fs::path(copy.string() + "-wal")));
+            }
+            if (auto holder = check_open(db.get(), shm.get(), database)) {
+                throw enmap::RefusedError(
+                    database.string() + " was opened by another process during the capture: " + *holder,
+                    refuse_hint);
+            }
+            summary_db = copy;
+        }
+    }
+    for (const auto& file : files) {
+        bytes_in += file["size"].get<std::uint64_t>();
+    }
+    result.seconds_store = seconds_since(started);
+
+    nlohmann::json tables = nullptr;
+    if (options.summarize && !summary_db.empty()) {
+        auto summarize_started = std::chrono::steady_clock::now();
+        tables = options.summarize(summary_db);
+        result.seconds_summarize = seconds_since(summarize_started);
+    }
+    writer.finish();
+    nlohmann::json manifest = {
+        {"format", k_manifest_format},
+        {"time", now_iso8601()},
+        {"host", hostname()},
+        {"label", options.label.empty() ? nlohmann::json(nullptr) : nlohmann::json(options.label)},
+        {"kind", kind_name(options.kind)},
+        {"source", source},
+        {"tool", std::string("enmap-migrate ") + ENMAP_MIGRATE_VERSION},
+        {"compression", options.compression},
+        {"files", files},
+        {"tables", tables},
+        {"bytes_in", bytes_in},
+        {"bytes_stored_new", writer.bytes_stored()},
+        {"chunks_new", writer.chunks_added()},
+    };
+    result.id = store.write_manifest(manifest);
+    result.manifest = std::move(manifest);
+    return result;
+}
+
+}  // namespace snapshot

@@ -1,0 +1,60 @@
+#pragma once
+// Capturing Enmap data into the store: the exact bytes of enmap.sqlite (and its -wal), a live
+// image through SQLite's online backup API, or export() files, plus per-table summaries.
+
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "snapshot/store.hpp"
+
+namespace snapshot {
+
+/// Summarizes the tables of a database for the manifest's "tables" (encoding, rows, digest).
+/// It gets a private copy of the captured database (with its -wal beside it when there was one)
+/// that it may open read-write; whatever it returns is stored as it is.
+using TableSummarizer = std::function<nlohmann::json(const std::filesystem::path& db_copy)>;
+
+/// What to capture and how.
+struct CaptureOptions {
+    enum class Kind { k_exact, k_live, k_export };
+    Kind kind = Kind::k_exact;
+    std::filesystem::path database;              // the enmap.sqlite file (exact and live)
+    std::vector<std::filesystem::path> exports;  // export() files (export)
+    std::string label;                           // empty: none
+    int compression = 3;                         // zstd level
+    unsigned threads = 0;                        // 0: default_threads()
+    TableSummarizer summarize;                   // empty: "tables" is null
+    std::string command = "enmap-migrate snapshot create";
+};
+
+/// The new snapshot.
+struct CaptureResult {
+    Hash id{};
+    nlohmann::json manifest;
+    double seconds_store = 0;      // reading, hashing, compressing, writing
+    double seconds_summarize = 0;  // the table summarizer
+};
+
+/// "exact", "live" or "export".
+std::string kind_name(CaptureOptions::Kind kind);
+
+/// Checks a label: letters, digits, '.', '_', ':' and '-', not "latest", not only hex digits.
+/// Throws UsageError saying why.
+void validate_label(const std::string& label);
+
+/// Describes a process that has the SQLite database open, from the POSIX/OFD locks SQLite holds
+/// on the -shm file (WAL mode) and on the database's lock bytes; std::nullopt when none is seen.
+std::optional<std::string> find_open_connection(const std::filesystem::path& database);
+
+/// Captures into the store and writes the manifest. Throws InputError (unreadable source),
+/// RefusedError (database in use for an exact capture), UsageError (bad options), StoreError.
+CaptureResult capture(Store& store, const CaptureOptions& options);
+
+/// A summarizer that needs only SQLite: for each table its row count ("rows").
+nlohmann::json count_rows(const std::filesystem::path& database);
+
+}  // namespace snapshot

@@ -1,0 +1,144 @@
+// Store::materialize: writing a snapshot's files back out, checking every chunk and whole file.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <deque>
+
+#include "enmap/error.hpp"
+#include "snapshot/fsutil.hpp"
+#include "snapshot/pool.hpp"
+#include "snapshot/store.hpp"
+
+namespace fs = std::filesystem;
+
+namespace snapshot {
+
+namespace {
+constexpr std::size_t k_chunks_per_task = 256;
+
+bool safe_file_name(const std::string& name) {
+    return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
+           name.find('\0') == std::string::npos;
+}
+
+// Writes one file of a manifest under a temporary name in dest, checked and fsynced on commit.
+std::unique_ptr<AtomicFile> write_file(const Store& store, WorkerPool& pool, const nlohmann::json& file,
+                                       const fs::path& dest, const std::string& snapshot) {
+    std::string name = file.at("name").get<std::string>();
+    auto file_out = std::make_unique<AtomicFile>(dest);
+    AtomicFile& out = *file_out;
+    Sha256 whole;
+    std::deque<std::future<std::string>> inflight;
+    const std::size_t window = pool.size() * 2 + 1;
+    auto drain_one = [&] {
+        std::string bytes = inflight.front().get();
+        inflight.pop_front();
+        whole.update(bytes);
+        out.write(bytes);
+    };
+    for (const auto& list_id : file.at("content")) {
+        std::string list = store.read_chunk(from_hex(list_id.get<std::string>()));
+        if (list.size() % 32 != 0) {
+            throw enmap::StoreError(
+                "chunk list " + list_id.get<std::string>() + " of " + name + " is damaged",
+                "run `enmap-migrate snapshot verify`");
+        }
+        auto ids = std::make_shared<std::string>(std::move(list));
+        for (std::size_t first = 0; first < ids->size() / 32; first += k_chunks_per_task) {
+            std::size_t last = std::min(ids->size() / 32, first + k_chunks_per_task);
+            if (inflight.size() >= window) {
+                drain_one();
+            }
+            inflight.push_back(pool.submit([ids, first, last, &store] {
+                std::string bytes;
+                for (std::size_t i = first; i < last; ++i) {
+                    Hash id{};
+                    std::memcpy(id.data(), ids->data() + 32 * i, 32);
+                    bytes += store.read_chunk(id);
+                }
+                return bytes;
+            }));
+        }
+    }
+    while (!inflight.empty()) {
+        drain_one();
+    }
+    std::uint64_t size = file.at("size").get<std::uint64_t>();
+    std::string want = file.at("sha256").get<std::string>();
+    if (out.size() != size || to_hex(whole.finish()) != want) {
+        throw enmap::StoreError("file " + name + " of snapshot " + snapshot +
+                                    " does not match its recorded size and SHA-256 after assembly",
+                                "run `enmap-migrate snapshot verify " + snapshot.substr(0, 12) + "`");
+    }
+    auto mode = static_cast<mode_t>(std::stoul(file.value("mode", std::string("0600")), nullptr, 8));
+    ::fchmod(out.fd(), mode & 0777);
+    return file_out;
+}
+}  // namespace
+
+void Store::materialize(const Hash& id, const fs::path& dest, const MaterializeOptions& options) const {
+    nlohmann::json manifest = read_manifest(id);
+    std::string snapshot = to_hex(id);
+    std::vector<std::string> names;
+    for (const auto& file : manifest.at("files")) {
+        std::string name = file.at("name").get<std::string>();
+        if (!safe_file_name(name)) {
+            throw enmap::StoreError(
+                "snapshot " + snapshot + " names a file '" + name + "' that is not a plain name",
+                "the manifest is not one this tool wrote; do not restore it");
+        }
+        names.push_back(name);
+    }
+    make_dir(dest);
+    // Stale sidecars: a -wal or -shm left beside a restored database would be applied to it.
+    std::vector<fs::path> stale;
+    for (const auto& file : manifest.at("files")) {
+        if (file.value("role", "") != "database") {
+            continue;
+        }
+        std::string name = file.at("name").get<std::string>();
+        for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+            std::string sidecar = name + suffix;
+            if (std::find(names.begin(), names.end(), sidecar) == names.end() && fs::exists(dest / sidecar)) {
+                stale.push_back(dest / sidecar);
+            }
+        }
+    }
+    if (!options.overwrite) {
+        std::vector<std::string> existing;
+        for (const auto& name : names) {
+            if (fs::exists(dest / name)) {
+                existing.push_back(name);
+            }
+        }
+        for (const auto& path : stale) {
+            existing.push_back(path.filename().string());
+        }
+        if (!existing.empty()) {
+            std::string list;
+            for (const auto& name : existing) {
+                list += (list.empty() ? "" : ", ") + name;
+            }
+            throw enmap::RefusedError("restoring snapshot " + snapshot.substr(0, 12) + " into " +
+                                          dest.string() + " would replace " + list,
+                                      "restore into an empty folder, or pass --force to replace them");
+        }
+    }
+    WorkerPool pool(options.threads == 0 ? default_threads() : options.threads);
+    // Every file is assembled and checked before the first one replaces anything.
+    std::vector<std::unique_ptr<AtomicFile>> written;
+    for (const auto& file : manifest.at("files")) {
+        written.push_back(write_file(*this, pool, file, dest, snapshot));
+    }
+    for (const auto& path : stale) {
+        remove_durably(path);
+    }
+    for (std::size_t i = 0; i < written.size(); ++i) {
+        written[i]->commit(dest / names[i]);
+    }
+}
+
+}  // namespace snapshot

@@ -1,0 +1,463 @@
+#include "snapshot/store.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+
+#include "enmap/error.hpp"
+#include "snapshot/fsutil.hpp"
+
+namespace fs = std::filesystem;
+
+namespace snapshot {
+
+namespace {
+constexpr std::string_view k_store_format = "enmap-migrate-store";
+constexpr const char* k_verify_hint = "run `enmap-migrate snapshot verify` to see what is damaged";
+
+bool is_hex_name(const std::string& name) {
+    return is_hex_digest(name) &&
+           std::all_of(name.begin(), name.end(), [](char c) { return !std::isupper(c); });
+}
+}  // namespace
+
+std::string now_iso8601() {
+    auto now = std::chrono::system_clock::now();
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+    std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
+    std::tm tm{};
+    ::gmtime_r(&seconds, &tm);
+    char buffer[64];
+    std::size_t n = std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(buffer + n, sizeof(buffer) - n, ".%06lldZ", static_cast<long long>(micros % 1000000));
+    return buffer;
+}
+
+std::int64_t parse_iso8601(std::string_view text) {
+    std::tm tm{};
+    std::string copy(text.substr(0, 19));
+    if (::strptime(copy.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) {
+        throw enmap::InputError("'" + std::string(text) + "' is not an ISO 8601 UTC time");
+    }
+    return static_cast<std::int64_t>(::timegm(&tm));
+}
+
+Store::Store(fs::path root, Access access, const std::string& command) : m_root(std::move(root)) {
+    bool exists = fs::exists(m_root / "config");
+    if (!exists) {
+        if (access != Access::k_write) {
+            throw enmap::StoreError(
+                "there is no snapshot store at " + m_root.string(),
+                "pass --store (or set ENMAP_MIGRATE_STORE) to the store folder, or create a "
+                "snapshot first with `enmap-migrate snapshot create`");
+        }
+        create_layout();
+    } else {
+        auto config = nlohmann::json::parse(read_small_file(m_root / "config"), nullptr, false);
+        if (config.is_discarded() || config.value("format", "") != k_store_format) {
+            throw enmap::StoreError(m_root.string() + "/config is not the config of an enmap-migrate store",
+                                    "check --store");
+        }
+        if (config.value("version", 0) != 1) {
+            throw enmap::StoreError("the store " + m_root.string() + " has format version " +
+                                        std::to_string(config.value("version", 0)) +
+                                        ", this tool reads version 1",
+                                    "use the enmap-migrate version that wrote it");
+        }
+    }
+    auto mode = access == Access::k_maintain ? StoreLock::Mode::k_exclusive : StoreLock::Mode::k_shared;
+    m_lock = std::make_unique<StoreLock>(m_root, mode, command);
+    load_index();
+    if (m_lock->try_upgrade()) {
+        clean_up_leftovers();
+        if (access != Access::k_maintain) {
+            m_lock->downgrade();
+        }
+    }
+}
+
+Store::~Store() {
+    for (auto& [pack, fd] : m_pack_fds) {
+        ::close(fd);
+    }
+}
+
+void Store::create_layout() {
+    make_dir(m_root);
+    for (const char* dir : {"data", "index", "snapshots", "locks", "tmp"}) {
+        make_dir(m_root / dir);
+    }
+    nlohmann::json config = {{"format", k_store_format}, {"version", 1}, {"created", now_iso8601()}};
+    write_file_atomic(m_root / "tmp", m_root / "config", config.dump(2) + "\n");
+    fsync_dir(m_root);
+}
+
+fs::path Store::pack_path(const Hash& pack) const {
+    std::string hex = to_hex(pack);
+    return m_root / "data" / hex.substr(0, 2) / hex;
+}
+
+void Store::add_index(const IndexFile& file, const Hash& index_id) {
+    m_index_files.push_back(index_id);
+    std::vector<std::uint32_t> numbers;
+    numbers.reserve(file.packs.size());
+    for (const auto& pack : file.packs) {
+        auto [it, inserted] = m_pack_numbers.emplace(pack, static_cast<std::uint32_t>(m_packs.size()));
+        if (inserted) {
+            m_packs.push_back(pack);
+        }
+        numbers.push_back(it->second);
+    }
+    for (const auto& entry : file.entries) {
+        Location location = entry.location;
+        location.pack = numbers[entry.location.pack];
+        m_chunks.emplace(entry.id, location);
+    }
+}
+
+void Store::load_index() {
+    {
+        std::lock_guard<std::mutex> lock(m_fd_mutex);
+        for (auto& [pack, fd] : m_pack_fds) {
+            ::close(fd);
+        }
+        m_pack_fds.clear();
+    }
+    m_packs.clear();
+    m_pack_numbers.clear();
+    m_chunks.clear();
+    m_index_files.clear();
+    std::error_code ec;
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(m_root / "index", ec)) {
+        if (is_hex_name(entry.path().filename().string())) {
+            files.push_back(entry.path());
+        }
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& path : files) {
+        std::string bytes = read_small_file(path);
+        std::string name = path.filename().string();
+        if (to_hex(sha256(bytes)) != name) {
+            // verify names it; the chunks it lists are treated as absent until then.
+            continue;
+        }
+        try {
+            add_index(IndexFile::decode(bytes, name), from_hex(name));
+        } catch (const enmap::StoreError&) {
+            continue;
+        }
+    }
+}
+
+void Store::clean_up_leftovers() {
+    std::error_code ec;
+    m_lock->remove_stale_holder_files();
+    for (const auto& entry : fs::directory_iterator(m_root / "tmp", ec)) {
+        fs::remove_all(entry.path(), ec);
+    }
+    // Packs no index lists: written by a create, import or prune that was interrupted.
+    bool removed = false;
+    for (const auto& dir : fs::directory_iterator(m_root / "data", ec)) {
+        std::error_code ec2;
+        for (const auto& entry : fs::directory_iterator(dir.path(), ec2)) {
+            std::string name = entry.path().filename().string();
+            bool referenced = is_hex_name(name) && m_pack_numbers.count(from_hex(name)) != 0;
+            if (!referenced) {
+                fs::remove(entry.path(), ec2);
+                removed = true;
+            }
+        }
+    }
+    for (const auto& entry : fs::directory_iterator(m_root / "snapshots", ec)) {
+        if (!is_hex_name(entry.path().filename().string())) {
+            fs::remove(entry.path(), ec);
+        }
+    }
+    if (removed) {
+        fsync_dir(m_root / "data");
+    }
+}
+
+int Store::pack_fd(std::uint32_t pack) const {
+    std::lock_guard<std::mutex> lock(m_fd_mutex);
+    auto it = m_pack_fds.find(pack);
+    if (it != m_pack_fds.end()) {
+        return it->second;
+    }
+    if (m_pack_fds.size() >= 256) {
+        for (auto& [number, fd] : m_pack_fds) {
+            ::close(fd);
+        }
+        m_pack_fds.clear();
+    }
+    fs::path path = pack_path(m_packs[pack]);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        throw enmap::StoreError("pack " + to_hex(m_packs[pack]) + " is missing (" + path.string() + ")",
+                                k_verify_hint);
+    }
+    m_pack_fds.emplace(pack, fd);
+    return fd;
+}
+
+std::string Store::read_chunk(const Hash& id) const {
+    EntryHeader header;
+    std::string bytes = read_entry(id, header);
+    return decode_entry(header, std::string_view(bytes).substr(header.encoded_size()),
+                        "pack " + to_hex(m_packs[m_chunks.at(id).pack]));
+}
+
+std::string Store::read_entry(const Hash& id, EntryHeader& out) const {
+    auto it = m_chunks.find(id);
+    if (it == m_chunks.end()) {
+        throw enmap::StoreError("chunk " + to_hex(id) + " is not in the store's index", k_verify_hint);
+    }
+    const Location& loc = it->second;
+    std::string pack = "pack " + to_hex(m_packs[loc.pack]);
+    std::size_t header_size = loc.type == EntryType::k_zstd_delta ? 76 : 44;
+    std::string bytes(header_size + loc.stored_size, '\0');
+    if (pread_full(pack_fd(loc.pack), bytes.data(), bytes.size(), loc.offset) != bytes.size()) {
+        throw enmap::StoreError("chunk " + to_hex(id) + " is cut off: " + pack + " is truncated",
+                                k_verify_hint);
+    }
+    auto header = EntryHeader::decode(bytes);
+    if (!header || header->id != id || header->stored_size != loc.stored_size) {
+        throw enmap::StoreError("chunk " + to_hex(id) + ": " + pack + " holds a damaged entry at offset " +
+                                    std::to_string(loc.offset),
+                                k_verify_hint);
+    }
+    out = *header;
+    return bytes;
+}
+
+std::vector<SnapshotInfo> Store::list() const {
+    std::vector<SnapshotInfo> out;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(m_root / "snapshots", ec)) {
+        std::string name = entry.path().filename().string();
+        if (!is_hex_name(name)) {
+            continue;
+        }
+        auto manifest = nlohmann::json::parse(read_small_file(entry.path()), nullptr, false);
+        if (manifest.is_discarded() || !manifest.is_object()) {
+            throw enmap::StoreError("manifest " + name + " is not valid JSON", k_verify_hint);
+        }
+        SnapshotInfo info;
+        info.id = from_hex(name);
+        info.time = manifest.value("time", "");
+        info.label = manifest["label"].is_string() ? manifest["label"].get<std::string>() : "";
+        info.kind = manifest.value("kind", "");
+        info.source = manifest["source"].is_string() ? manifest["source"].get<std::string>()
+                                                     : manifest["source"].dump();
+        info.bytes_in = manifest.value("bytes_in", std::uint64_t{0});
+        info.manifest = std::move(manifest);
+        out.push_back(std::move(info));
+    }
+    std::sort(out.begin(), out.end(), [](const SnapshotInfo& a, const SnapshotInfo& b) {
+        return a.time != b.time ? a.time < b.time : a.id < b.id;
+    });
+    return out;
+}
+
+Hash Store::resolve(std::string_view ref) const {
+    auto all = list();
+    std::string hint = "run `enmap-migrate snapshot list` to see the snapshots in " + m_root.string();
+    if (all.empty()) {
+        throw enmap::StoreError("there are no snapshots in " + m_root.string(),
+                                "create one with `enmap-migrate snapshot create`");
+    }
+    if (ref == "latest") {
+        return all.back().id;
+    }
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+        if (!it->label.empty() && it->label == ref) {
+            return it->id;
+        }
+    }
+    std::string lower(ref);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    std::vector<Hash> matches;
+    for (const auto& info : all) {
+        if (!lower.empty() && to_hex(info.id).rfind(lower, 0) == 0) {
+            matches.push_back(info.id);
+        }
+    }
+    if (matches.size() == 1) {
+        return matches.front();
+    }
+    if (matches.size() > 1) {
+        std::string names;
+        for (const auto& id : matches) {
+            names += (names.empty() ? "" : ", ") + to_hex(id).substr(0, 16);
+        }
+        throw enmap::UsageError(
+            "snapshot reference '" + std::string(ref) + "' is ambiguous: it matches " + names,
+            "give more digits of the id");
+    }
+    throw enmap::StoreError(
+        "no snapshot matches '" + std::string(ref) + "' (not an id, id prefix, label or latest)", hint);
+}
+
+nlohmann::json Store::read_manifest(const Hash& id) const {
+    fs::path path = m_root / "snapshots" / to_hex(id);
+    if (!fs::exists(path)) {
+        throw enmap::StoreError("snapshot " + to_hex(id) + " is missing from " + m_root.string(),
+                                "run `enmap-migrate snapshot list` to see the snapshots");
+    }
+    std::string bytes = read_small_file(path);
+    if (sha256(bytes) != id) {
+        throw enmap::StoreError("manifest of snapshot " + to_hex(id) + " does not match its SHA-256",
+                                k_verify_hint);
+    }
+    auto manifest = nlohmann::json::parse(bytes, nullptr, false);
+    if (manifest.is_discarded() || manifest.value("format", "") != k_manifest_format) {
+        throw enmap::StoreError("manifest of snapshot " + to_hex(id) + " is not a " +
+                                    std::string(k_manifest_format) + " manifest",
+                                k_verify_hint);
+    }
+    return manifest;
+}
+
+Hash Store::write_manifest(const nlohmann::json& manifest) {
+    return write_manifest_bytes(manifest.dump(1) + "\n");
+}
+
+Hash Store::write_manifest_bytes(std::string_view bytes) {
+    Hash id = sha256(bytes);
+    write_file_atomic(tmp_dir(), m_root / "snapshots" / to_hex(id), bytes);
+    return id;
+}
+
+std::vector<Hash> Store::file_chunks(const nlohmann::json& file) const {
+    std::vector<Hash> ids;
+    for (const auto& list_id : file.at("content")) {
+        std::string blob = read_chunk(from_hex(list_id.get<std::string>()));
+        if (blob.size() % 32 != 0) {
+            throw enmap::StoreError(
+                "chunk list " + list_id.get<std::string>() + " has a size that is not a multiple of 32",
+                k_verify_hint);
+        }
+        for (std::size_t at = 0; at < blob.size(); at += 32) {
+            Hash id{};
+            std::memcpy(id.data(), blob.data() + at, 32);
+            ids.push_back(id);
+        }
+    }
+    return ids;
+}
+
+std::vector<Hash> Store::needed_chunks(const nlohmann::json& manifest) const {
+    std::vector<Hash> out;
+    for (const auto& file : manifest.at("files")) {
+        for (const auto& list_id : file.at("content")) {
+            out.push_back(from_hex(list_id.get<std::string>()));
+        }
+        auto ids = file_chunks(file);
+        out.insert(out.end(), ids.begin(), ids.end());
+    }
+    return out;
+}
+
+// ---- PackWriter ----
+
+struct PackWriter::OpenPack {
+    AtomicFile file;
+    Sha256 hash;
+    std::vector<IndexFile::Entry> entries;
+    explicit OpenPack(const fs::path& tmp) : file(tmp) {}
+};
+
+PackWriter::PackWriter(Store& store, bool skip_known, std::uint64_t pack_target)
+    : m_store(store), m_skip_known(skip_known), m_pack_target(pack_target) {}
+
+PackWriter::~PackWriter() = default;
+
+bool PackWriter::contains(const Hash& id) const {
+    return (m_skip_known && m_store.has_chunk(id)) || m_added.count(id) != 0;
+}
+
+bool PackWriter::add(const EntryHeader& header, std::string_view payload) {
+    if (contains(header.id)) {
+        return false;
+    }
+    if (!m_open) {
+        m_open = std::make_unique<OpenPack>(m_store.tmp_dir());
+        m_open->file.write(k_pack_magic);
+        m_open->hash.update(k_pack_magic);
+    }
+    std::string bytes;
+    bytes.reserve(header.encoded_size() + payload.size());
+    header.encode(bytes);
+    IndexFile::Entry entry;
+    entry.id = header.id;
+    entry.location.offset = static_cast<std::uint32_t>(m_open->file.size());
+    entry.location.stored_size = header.stored_size;
+    entry.location.plain_size = header.plain_size;
+    entry.location.type = header.type;
+    entry.location.base = header.base;
+    bytes.append(payload);
+    m_open->file.write(bytes);
+    m_open->hash.update(bytes);
+    m_open->entries.push_back(entry);
+    m_added.emplace(header.id, true);
+    m_bytes_stored += bytes.size();
+    ++m_chunks_added;
+    if (m_open->file.size() >= m_pack_target) {
+        close_pack();
+    }
+    return true;
+}
+
+bool PackWriter::add_plain(std::string_view plain, int level) {
+    Hash id = sha256(plain);
+    if (contains(id)) {
+        return false;
+    }
+    std::string payload = compress_chunk(plain, level);
+    EntryHeader header;
+    header.plain_size = static_cast<std::uint32_t>(plain.size());
+    header.stored_size = static_cast<std::uint32_t>(payload.size());
+    header.id = id;
+    return add(header, payload);
+}
+
+void PackWriter::close_pack() {
+    if (!m_open) {
+        return;
+    }
+    Hash pack = m_open->hash.finish();
+    m_open->file.commit(m_store.pack_path(pack));
+    auto number = static_cast<std::uint32_t>(m_done.packs.size());
+    m_done.packs.push_back(pack);
+    for (auto& entry : m_open->entries) {
+        entry.location.pack = number;
+        m_done.entries.push_back(entry);
+    }
+    m_open.reset();
+}
+
+IndexFile PackWriter::flush() {
+    close_pack();
+    return m_done;
+}
+
+void PackWriter::finish() {
+    close_pack();
+    if (m_done.entries.empty()) {
+        return;
+    }
+    fsync_dir(m_store.m_root / "data");
+    std::string bytes = m_done.encode();
+    Hash id = sha256(bytes);
+    write_file_atomic(m_store.tmp_dir(), m_store.m_root / "index" / to_hex(id), bytes);
+    m_store.add_index(m_done, id);
+    m_done = IndexFile{};
+}
+
+}  // namespace snapshot
