@@ -2,8 +2,17 @@
 
 namespace cli {
 
-void register_commands(CLI::App& /*app*/, GlobalOptions& /*globals*/) {
+void register_replay(CLI::App& app, GlobalOptions& globals);
+void register_validate(CLI::App& app, GlobalOptions& globals);
+void register_status(CLI::App& app, GlobalOptions& globals);
+void register_plan(CLI::App& app, GlobalOptions& globals);
+
+void register_commands(CLI::App& app, GlobalOptions& globals) {
     // Each command file adds a register_<name>(app, globals) call here when it works.
+    register_replay(app, globals);
+    register_validate(app, globals);
+    register_status(app, globals);
+    register_plan(app, globals);
 }
 
 }  // namespace cli
