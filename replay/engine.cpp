@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <optional>
 #include <pqxx/pqxx>
 #include <set>
 #include <sstream>
@@ -72,9 +73,9 @@ private:
     void run_drizzle(pqxx::work& tx);
     void run_autonum(pqxx::work& tx);
     void run_module(pqxx::work& tx, const Module& module, int index, int count);
-    std::uint64_t load_table(pqxx::work& tx, const std::string& module, const std::string& enmap,
+    std::uint64_t load_table(pqxx::transaction_base& tx, const std::string& module, const std::string& enmap,
                              const std::string& table);
-    void run_verify(pqxx::work& tx, const fs::path& file);
+    void run_verify(pqxx::transaction_base& tx, const fs::path& file);
     void record_failed_run(const std::string& error);
     ModuleRecord to_record(const ModuleReport& m, int position) const;
 
@@ -185,7 +186,7 @@ ModuleRecord Run::to_record(const ModuleReport& m, int position) const {
     return r;
 }
 
-std::uint64_t Run::load_table(pqxx::work& tx, const std::string& module, const std::string& enmap,
+std::uint64_t Run::load_table(pqxx::transaction_base& tx, const std::string& module, const std::string& enmap,
                               const std::string& table) {
     auto start = Clock::now();
     std::string name = tx.quote_name(table);
@@ -221,7 +222,7 @@ std::uint64_t Run::load_table(pqxx::work& tx, const std::string& module, const s
     return rows;
 }
 
-void Run::run_verify(pqxx::work& tx, const fs::path& file) {
+void Run::run_verify(pqxx::transaction_base& tx, const fs::path& file) {
     for (const auto& statement : split_sql(slurp(file))) {
         std::string where = file.string() + ":" + std::to_string(statement.line);
         pqxx::result result;
@@ -254,26 +255,29 @@ void Run::run_drizzle(pqxx::work& tx) {
     ModuleReport report;
     report.name = k_drizzle_step;
     auto start = Clock::now();
-    tx.exec("SAVEPOINT enmap_migrate_drizzle");
-    auto before = catalog_objects(tx);
-    try {
-        m_report.drizzle_rows = apply_drizzle(tx, m_drizzle);
-    } catch (const pqxx::broken_connection&) {
-        throw;
-    } catch (const pqxx::sql_error& e) {
-        tx.exec("ROLLBACK TO SAVEPOINT enmap_migrate_drizzle");
-        throw enmap::DatabaseError(
-            "the Drizzle migrations in " + m_plan.drizzle->string() + " failed: " + e.what(),
-            "fix the migration; nothing was committed");
+    std::vector<CatalogObject> objects;
+    {
+        pqxx::subtransaction sub(tx, "enmap_migrate_drizzle");
+        try {
+            auto before = catalog_objects(sub);
+            m_report.drizzle_rows = apply_drizzle(sub, m_drizzle);
+            objects = catalog_diff(before, catalog_objects(sub));
+            sub.commit();
+        } catch (const pqxx::broken_connection&) {
+            throw;
+        } catch (const pqxx::sql_error& e) {
+            throw enmap::DatabaseError(
+                "the Drizzle migrations in " + m_plan.drizzle->string() + " failed: " + e.what(),
+                "fix the migration; the whole replay rolled back and nothing was committed");
+        }
     }
-    auto objects = catalog_diff(before, catalog_objects(tx));
-    tx.exec("RELEASE SAVEPOINT enmap_migrate_drizzle");
     report.status = "committed";
     report.seconds = since(start);
     report.transform_seconds = report.seconds;
     report.objects_created = objects.size();
     ModuleRecord record = to_record(report, 0);
     record.objects = objects;
+    record.object_rows.assign(objects.size(), -1);
     m_records.push_back(record);
     m_report.modules.push_back(report);
     m_events.module_finished(report.to_json());
@@ -283,20 +287,23 @@ void Run::run_autonum(pqxx::work& tx) {
     ModuleReport report;
     report.name = k_autonum_step;
     auto start = Clock::now();
-    tx.exec("SAVEPOINT enmap_migrate_autonum");
-    auto before = catalog_objects(tx);
     std::string name(k_autonum_table);
-    tx.exec("CREATE TABLE " + name + " (enmap text NOT NULL, lastnum bigint NOT NULL)");
+    std::vector<CatalogObject> objects;
     {
-        pqxx::stream_to stream(tx, name, std::vector<std::string>{"enmap", "lastnum"});
-        for (const auto& a : m_source.autonum()) {
-            stream << std::make_tuple(a.enmap, a.lastnum);
+        pqxx::subtransaction sub(tx, "enmap_migrate_autonum");
+        auto before = catalog_objects(sub);
+        sub.exec("CREATE TABLE " + name + " (enmap text NOT NULL, lastnum bigint NOT NULL)");
+        {
+            pqxx::stream_to stream(sub, name, std::vector<std::string>{"enmap", "lastnum"});
+            for (const auto& a : m_source.autonum()) {
+                stream << std::make_tuple(a.enmap, a.lastnum);
+            }
+            stream.complete();
         }
-        stream.complete();
+        sub.exec("ALTER TABLE " + name + " ADD PRIMARY KEY (enmap)");
+        objects = catalog_diff(before, catalog_objects(sub));
+        sub.commit();
     }
-    tx.exec("ALTER TABLE " + name + " ADD PRIMARY KEY (enmap)");
-    auto objects = catalog_diff(before, catalog_objects(tx));
-    tx.exec("RELEASE SAVEPOINT enmap_migrate_autonum");
     report.status = "committed";
     report.rows = m_source.autonum().size();
     report.seconds = since(start);
@@ -323,72 +330,82 @@ void Run::run_module(pqxx::work& tx, const Module& module, int index, int count)
     }
     m_events.module_started(module.name, index, count, expected);
     auto start = Clock::now();
-    tx.exec("SAVEPOINT enmap_migrate_module");
     ModuleRecord record;
-    try {
-        auto before = catalog_objects(tx);
-        auto phase = Clock::now();
-        for (const auto& enmap : module.enmaps) {
-            const std::string& table = m_report.table_names.at(enmap);
-            std::uint64_t rows = load_table(tx, module.name, enmap, table);
-            report.rows += rows;
-            report.tables.emplace_back(enmap, table);
-            record.tables.push_back({enmap, table, rows, m_digests[enmap]});
-        }
-        report.load_seconds = since(phase);
-        phase = Clock::now();
-        for (const auto& file : module.transform) {
-            for (const auto& statement : split_sql(slurp(file))) {
-                std::string where = file.string() + ":" + std::to_string(statement.line);
-                try {
-                    tx.exec(statement.sql, "transform " + where);
-                } catch (const pqxx::broken_connection&) {
-                    throw;
-                } catch (const pqxx::sql_error& e) {
-                    throw enmap::DatabaseError("transform at " + where + " failed: " + e.what());
+    std::optional<ModuleFailure> failure;
+    auto lost = [&](const std::exception& e) {
+        return enmap::DatabaseError("the connection to PostgreSQL was lost in module '" + module.name +
+                                        "': " + redact_message(e.what(), m_options.database_url),
+                                    "nothing was committed: the whole transaction rolled back; replay again");
+    };
+    {
+        // A subtransaction is a SAVEPOINT: libpqxx rolls back to it when a statement in it fails.
+        pqxx::subtransaction sub(tx, "enmap_migrate_module");
+        try {
+            auto before = catalog_objects(sub);
+            auto phase = Clock::now();
+            for (const auto& enmap : module.enmaps) {
+                const std::string& table = m_report.table_names.at(enmap);
+                std::uint64_t rows = load_table(sub, module.name, enmap, table);
+                report.rows += rows;
+                report.tables.emplace_back(enmap, table);
+                record.tables.push_back({enmap, table, rows, m_digests[enmap]});
+            }
+            report.load_seconds = since(phase);
+            phase = Clock::now();
+            for (const auto& file : module.transform) {
+                for (const auto& statement : split_sql(slurp(file))) {
+                    std::string where = file.string() + ":" + std::to_string(statement.line);
+                    try {
+                        sub.exec(statement.sql, "transform " + where);
+                    } catch (const pqxx::broken_connection&) {
+                        throw;
+                    } catch (const pqxx::sql_error& e) {
+                        throw enmap::DatabaseError("transform at " + where + " failed: " + e.what());
+                    }
                 }
             }
-        }
-        report.transform_seconds = since(phase);
-        phase = Clock::now();
-        for (const auto& file : module.verify) {
-            run_verify(tx, file);
-        }
-        report.verify_seconds = since(phase);
-        record.objects = catalog_diff(before, catalog_objects(tx));
-        for (const auto& o : record.objects) {
-            std::int64_t rows = -1;
-            if (o.kind == "table") {
-                rows = tx.exec1("SELECT count(*) FROM " + o.identity)[0].as<std::int64_t>();
+            report.transform_seconds = since(phase);
+            phase = Clock::now();
+            for (const auto& file : module.verify) {
+                run_verify(sub, file);
             }
-            record.object_rows.push_back(rows);
+            report.verify_seconds = since(phase);
+            record.objects = catalog_diff(before, catalog_objects(sub));
+            for (const auto& o : record.objects) {
+                std::int64_t rows = -1;
+                if (o.kind == "table") {
+                    rows = sub.exec1("SELECT count(*) FROM " + o.identity)[0].as<std::int64_t>();
+                }
+                record.object_rows.push_back(rows);
+            }
+            sub.commit();
+            report.status = "committed";
+        } catch (const pqxx::broken_connection& e) {
+            throw lost(e);
+        } catch (const std::exception& e) {
+            failure = ModuleFailure{e.what(), enmap::ExitCode::k_database};
+            if (const auto* err = dynamic_cast<const enmap::Error*>(&e)) {
+                failure->code = err->exit_code();
+            }
+            try {
+                sub.abort();
+            } catch (const std::exception& again) {
+                throw lost(again);
+            }
         }
-        tx.exec("RELEASE SAVEPOINT enmap_migrate_module");
-        report.status = "committed";
-    } catch (const pqxx::broken_connection& e) {
-        throw enmap::DatabaseError("the connection to PostgreSQL was lost in module '" + module.name +
-                                       "': " + redact_message(e.what(), m_options.database_url),
-                                   "nothing was committed: the whole transaction rolled back; replay again");
-    } catch (const std::exception& e) {
-        ModuleFailure failure{e.what(), enmap::ExitCode::k_database};
-        if (const auto* err = dynamic_cast<const enmap::Error*>(&e)) {
-            failure.code = err->exit_code();
-        }
+    }
+    if (failure) {
+        // The subtransaction was rolled back; make sure the connection survived it.
         try {
-            tx.exec("ROLLBACK TO SAVEPOINT enmap_migrate_module");
-            tx.exec("RELEASE SAVEPOINT enmap_migrate_module");
-        } catch (const pqxx::broken_connection& lost) {
-            throw enmap::DatabaseError(
-                "the connection to PostgreSQL was lost in module '" + module.name +
-                    "': " + redact_message(lost.what(), m_options.database_url),
-                "nothing was committed: the whole transaction rolled back; replay again");
+            tx.exec("SELECT 1");
+        } catch (const std::exception& e) {
+            throw lost(e);
         }
         report.status = "failed";
-        report.error = redact_message(failure.message, m_options.database_url);
-        report.failure = failure.code;
+        report.error = redact_message(failure->message, m_options.database_url);
+        report.failure = failure->code;
         report.seconds = since(start);
-        record = to_record(report, index + 1);
-        m_records.push_back(record);
+        m_records.push_back(to_record(report, index + 1));
         m_report.modules.push_back(report);
         m_events.module_failed(report.to_json());
         if (!m_options.keep_going) {
@@ -396,7 +413,7 @@ void Run::run_module(pqxx::work& tx, const Module& module, int index, int count)
             std::string hint =
                 "the whole replay rolled back; nothing was committed. Fix the module, or use "
                 "--keep-going to commit the other modules";
-            switch (failure.code) {
+            switch (failure->code) {
                 case enmap::ExitCode::k_validation:
                     throw enmap::ValidationError(message, hint);
                 case enmap::ExitCode::k_input:

@@ -17,7 +17,7 @@ std::string redact_url(std::string_view url);
 std::string redact_message(std::string_view message, std::string_view url);
 
 /// Opens a session; throws enmap::DatabaseError with a redacted message naming the server and
-/// saying what to check when the connection fails.
+/// saying what to check when the connection fails. The session never reconnects by itself.
 std::unique_ptr<pqxx::connection> connect(const std::string& url);
 
 }  // namespace replay
