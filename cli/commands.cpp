@@ -4,6 +4,10 @@ namespace cli {
 
 void register_snapshot(CLI::App& app, GlobalOptions& globals);
 void register_dump(CLI::App& app, GlobalOptions& globals);
+void register_replay(CLI::App& app, GlobalOptions& globals);
+void register_validate(CLI::App& app, GlobalOptions& globals);
+void register_status(CLI::App& app, GlobalOptions& globals);
+void register_plan(CLI::App& app, GlobalOptions& globals);
 void register_sample_data(CLI::App& app, GlobalOptions& globals);
 void register_devdb(CLI::App& app, GlobalOptions& globals);
 
@@ -11,6 +15,10 @@ void register_commands(CLI::App& app, GlobalOptions& globals) {
     // Each command file adds a register_<name>(app, globals) call here when it works.
     register_snapshot(app, globals);
     register_dump(app, globals);
+    register_replay(app, globals);
+    register_validate(app, globals);
+    register_status(app, globals);
+    register_plan(app, globals);
     register_sample_data(app, globals);
     register_devdb(app, globals);
 }

@@ -1,0 +1,84 @@
+// enmap-migrate status: the ledger of runs in the database.
+
+#include <cstdio>
+#include <pqxx/pqxx>
+
+#include "cli/options.hpp"
+#include "enmap/error.hpp"
+#include "replay/ledger.hpp"
+#include "replay/url.hpp"
+
+namespace cli {
+
+namespace {
+
+struct StatusCommandOptions {
+    int limit = 10;
+};
+
+std::string text_of(const nlohmann::json& j) {
+    if (j.is_null()) {
+        return "-";
+    }
+    return j.is_string() ? j.get<std::string>() : j.dump();
+}
+
+int run_status_command(const StatusCommandOptions& options, const GlobalOptions& globals) {
+    if (globals.database.empty()) {
+        throw enmap::UsageError("no database: pass --database URL or set DATABASE_URL");
+    }
+    auto conn = replay::connect(globals.database);
+    nlohmann::json ledger;
+    try {
+        pqxx::read_transaction tx(*conn);
+        ledger = replay::read_ledger(tx, options.limit);
+    } catch (const pqxx::sql_error& e) {
+        throw enmap::DatabaseError("cannot read the ledger: " +
+                                   replay::redact_message(e.what(), globals.database));
+    }
+    if (globals.json) {
+        std::printf("%s\n", ledger.dump().c_str());
+        return 0;
+    }
+    std::printf("database %s\n", replay::redact_url(globals.database).c_str());
+    if (ledger["runs"].empty()) {
+        std::printf("no runs recorded (no enmap_migrate ledger yet)\n");
+        return 0;
+    }
+    for (const auto& run : ledger["runs"]) {
+        std::printf("run %s  %-11s %-7s  source %s  %s rows  started %s  finished %s\n",
+                    text_of(run["id"]).c_str(), text_of(run["status"]).c_str(), text_of(run["mode"]).c_str(),
+                    text_of(run["source_id"]).c_str(), text_of(run["rows"]).c_str(),
+                    text_of(run["started_at"]).c_str(), text_of(run["finished_at"]).c_str());
+        for (const auto& m : run["modules"]) {
+            std::printf("    %-24s %-11s %10s rows %8s ms", text_of(m["name"]).c_str(),
+                        text_of(m["status"]).c_str(), text_of(m["rows"]).c_str(),
+                        text_of(m["total_ms"]).c_str());
+            if (!m["error"].is_null()) {
+                std::printf("  error: %.160s", text_of(m["error"]).c_str());
+            }
+            std::printf("\n");
+        }
+        if (!run["error"].is_null()) {
+            std::printf("    error: %s\n", text_of(run["error"]).c_str());
+        }
+        std::printf("    %zu objects created, %zu drizzle rows added\n", run["objects"].size(),
+                    run["drizzle_rows"].size());
+    }
+    return 0;
+}
+
+}  // namespace
+
+void register_status(CLI::App& app, GlobalOptions& globals) {
+    auto options = std::make_shared<StatusCommandOptions>();
+    auto* cmd = app.add_subcommand("status", "show the runs the ledger (schema enmap_migrate) records");
+    cmd->add_option("--limit", options->limit, "show at most this many runs, newest first")
+        ->capture_default_str();
+    cmd->footer("Exit statuses: 0 shown; 2 usage; 6 PostgreSQL error.");
+    cmd->callback([options, &globals] {
+        globals.action = [options, &globals] { return run_status_command(*options, globals); };
+    });
+}
+
+}  // namespace cli

@@ -1,0 +1,713 @@
+#include "replay/engine.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <fstream>
+#include <optional>
+#include <pqxx/pqxx>
+#include <set>
+#include <sstream>
+
+#include "replay/catalog.hpp"
+#include "replay/json_text.hpp"
+#include "replay/ledger.hpp"
+#include "replay/naming.hpp"
+#include "replay/plan.hpp"
+#include "replay/sql_text.hpp"
+#include "replay/url.hpp"
+
+namespace fs = std::filesystem;
+
+namespace replay {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+void add_lossy(enmap::LossyCounts& into, const enmap::LossyCounts& c) {
+    into.non_finite += c.non_finite;
+    into.negative_zero += c.negative_zero;
+    into.undefined_dropped += c.undefined_dropped;
+    into.sparse_holes += c.sparse_holes;
+    into.invalid_dates += c.invalid_dates;
+    into.text_replaced += c.text_replaced;
+    into.functions_dropped += c.functions_dropped;
+    into.functions_kept += c.functions_kept;
+}
+
+std::string slurp(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw enmap::InputError("cannot read " + path.string());
+    }
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    return buf.str();
+}
+
+// A module's failure: the message and the exit status it maps to.
+struct ModuleFailure {
+    std::string message;
+    enmap::ExitCode code;
+};
+
+// Names for the steps outside the plan's modules; '@' cannot appear in a plan module name.
+constexpr const char* k_drizzle_step = "@drizzle";
+constexpr const char* k_autonum_step = "@autonum";
+
+class Run {
+public:
+    Run(Source& source, const ReplayOptions& options, Events& events)
+        : m_source(source), m_options(options), m_events(events) {}
+
+    ReplayReport execute();
+
+private:
+    void preflight();
+    void check_target(pqxx::work& tx);
+    void run_drizzle(pqxx::work& tx);
+    void run_autonum(pqxx::work& tx);
+    void run_module(pqxx::work& tx, const Module& module, int index, int count);
+    std::uint64_t load_table(pqxx::transaction_base& tx, const std::string& module, const std::string& enmap,
+                             const std::string& table);
+    void run_verify(pqxx::transaction_base& tx, const fs::path& file);
+    void record_failed_run(const std::string& error);
+    ModuleRecord to_record(const ModuleReport& m, int position) const;
+
+    Source& m_source;
+    const ReplayOptions& m_options;
+    Events& m_events;
+    Plan m_plan;
+    std::vector<DrizzleMigration> m_drizzle;
+    std::map<std::string, std::uint64_t> m_rows;   // enmap -> rows
+    std::map<std::string, std::string> m_digests;  // enmap -> source digest
+    ReplayReport m_report;
+    std::int64_t m_run_id = 0;
+    std::string m_fingerprint;
+    std::vector<ModuleRecord> m_records;
+};
+
+nlohmann::json options_json(const ReplayOptions& o) {
+    nlohmann::json renames = nlohmann::json::object();
+    for (const auto& [k, v] : o.renames) {
+        renames[k] = v;
+    }
+    return {
+        {"dry_run", o.dry_run},
+        {"keep_going", o.keep_going},
+        {"only", o.only},
+        {"renames", renames},
+        {"invalid_text", o.decode.invalid_text == enmap::InvalidTextPolicy::k_error ? "error" : "replace"},
+        {"functions", o.decode.functions == enmap::FunctionPolicy::k_error
+                          ? "error"
+                          : (o.decode.functions == enmap::FunctionPolicy::k_drop ? "drop" : "source")}};
+}
+
+void Run::preflight() {
+    m_events.phase("preflight");
+    m_source.prepare(m_options.decode);
+    throw_if_violations(m_source.violations());
+    std::vector<std::string> enmaps;
+    for (const auto& t : m_source.tables()) {
+        enmaps.push_back(t.enmap_name);
+        m_rows[t.enmap_name] = t.rows;
+        m_digests[t.enmap_name] = t.digest;
+        add_lossy(m_report.lossy, t.lossy);
+    }
+    m_report.table_names = resolve_table_names(enmaps, m_options.renames);
+    m_plan = m_options.plan_dir ? load_plan(*m_options.plan_dir)
+                                : implicit_plan(m_source.tables(), m_report.table_names);
+    check_plan(m_plan, m_source.tables());
+    if (m_plan.drizzle) {
+        m_drizzle = read_drizzle_folder(*m_plan.drizzle);
+    }
+    std::set<std::string> names;
+    for (const auto& m : m_plan.modules) {
+        names.insert(m.name);
+    }
+    for (const auto& only : m_options.only) {
+        if (names.count(only) == 0) {
+            throw enmap::UsageError("--only " + only + ": the plan has no module of that name");
+        }
+    }
+    m_report.source_id = m_source.id();
+    m_report.plan_digest = m_plan.digest;
+}
+
+void Run::check_target(pqxx::work& tx) {
+    auto runs = active_runs(tx);
+    if (!runs.empty()) {
+        auto id = runs.front()["id"].get<std::int64_t>();
+        throw enmap::RefusedError("the database already holds run " + std::to_string(id) + " (source " +
+                                      runs.front()["source_id"].get<std::string>() +
+                                      "); replaying again would mix two runs",
+                                  "undo it first with `enmap-migrate rollback postgres --run " +
+                                      std::to_string(id) + "`, or replay into an empty database");
+    }
+    std::vector<std::string> existing;
+    std::vector<std::string> wanted;
+    wanted.emplace_back(k_autonum_table);
+    for (const auto& [enmap, table] : m_report.table_names) {
+        wanted.push_back(table);
+    }
+    for (const auto& table : wanted) {
+        if (!tx.exec1("SELECT to_regclass(" + tx.quote(tx.quote_name(table)) + ") IS NULL")[0].as<bool>()) {
+            existing.push_back(table);
+        }
+    }
+    if (!existing.empty()) {
+        std::string list;
+        for (const auto& t : existing) {
+            list += (list.empty() ? "" : ", ") + t;
+        }
+        throw enmap::RefusedError(
+            "the database already has raw_ tables from an earlier run: " + list,
+            "undo that run with `enmap-migrate rollback postgres` (or drop the tables if no "
+            "run recorded them), then replay again");
+    }
+}
+
+ModuleRecord Run::to_record(const ModuleReport& m, int position) const {
+    ModuleRecord r;
+    r.position = position;
+    r.name = m.name;
+    r.status = m.status;
+    r.rows = m.rows;
+    r.load_seconds = m.load_seconds;
+    r.transform_seconds = m.transform_seconds;
+    r.verify_seconds = m.verify_seconds;
+    r.seconds = m.seconds;
+    r.error = m.error;
+    return r;
+}
+
+std::uint64_t Run::load_table(pqxx::transaction_base& tx, const std::string& module, const std::string& enmap,
+                              const std::string& table) {
+    auto start = Clock::now();
+    std::string name = tx.quote_name(table);
+    tx.exec("CREATE TABLE " + name + " (key text NOT NULL, value jsonb NOT NULL)");
+    std::uint64_t total = m_rows[enmap];
+    std::uint64_t rows = 0;
+    {
+        pqxx::stream_to stream(tx, table, std::vector<std::string>{"key", "value"});
+        std::string key_text;
+        std::string value_text;
+        m_source.for_each_row(enmap, [&](std::string_view key, std::string_view value) {
+            key_text.assign(key);
+            value_text.assign(value);
+            stream << std::tie(key_text, value_text);
+            ++rows;
+            if ((rows & 0x3FFF) == 0) {
+                m_events.progress(module, table, rows, total, since(start));
+            }
+        });
+        stream.complete();
+    }
+    m_events.progress(module, table, rows, total, since(start));
+    if (rows != total) {
+        throw enmap::InputError("the source gave " + std::to_string(rows) + " rows for the enmap '" + enmap +
+                                "' while preflight counted " + std::to_string(total) + "; did it change?");
+    }
+    try {
+        tx.exec("ALTER TABLE " + name + " ADD PRIMARY KEY (key)");
+    } catch (const pqxx::unique_violation& e) {
+        throw enmap::InputError("the enmap '" + enmap + "' holds a key twice in the source " +
+                                m_source.description() + ": " + e.what());
+    }
+    return rows;
+}
+
+void Run::run_verify(pqxx::transaction_base& tx, const fs::path& file) {
+    for (const auto& statement : split_sql(slurp(file))) {
+        std::string where = file.string() + ":" + std::to_string(statement.line);
+        pqxx::result result;
+        try {
+            result = tx.exec(statement.sql, "verify " + where);
+        } catch (const pqxx::broken_connection&) {
+            throw;
+        } catch (const pqxx::sql_error& e) {
+            throw enmap::DatabaseError("verify query at " + where + " failed: " + e.what());
+        }
+        if (result.empty()) {
+            continue;
+        }
+        std::string rows;
+        for (std::size_t i = 0; i < result.size() && i < 10; ++i) {
+            nlohmann::json row = nlohmann::json::object();
+            for (const auto& field : result[static_cast<pqxx::result::size_type>(i)]) {
+                row[field.name()] = field.is_null() ? nlohmann::json() : nlohmann::json(field.c_str());
+            }
+            rows += "\n    " + row.dump();
+        }
+        throw enmap::ValidationError("verify query at " + where + " returned " +
+                                     std::to_string(result.size()) + " offending row(s); the first " +
+                                     std::to_string(std::min<std::size_t>(10, result.size())) + ":" + rows);
+    }
+}
+
+void Run::run_drizzle(pqxx::work& tx) {
+    m_events.phase("drizzle");
+    ModuleReport report;
+    report.name = k_drizzle_step;
+    auto start = Clock::now();
+    std::vector<CatalogObject> objects;
+    {
+        pqxx::subtransaction sub(tx, "enmap_migrate_drizzle");
+        try {
+            auto before = catalog_objects(sub);
+            m_report.drizzle_rows = apply_drizzle(sub, m_drizzle);
+            objects = catalog_diff(before, catalog_objects(sub));
+            sub.commit();
+        } catch (const pqxx::broken_connection&) {
+            throw;
+        } catch (const pqxx::sql_error& e) {
+            throw enmap::DatabaseError(
+                "the Drizzle migrations in " + m_plan.drizzle->string() + " failed: " + e.what(),
+                "fix the migration; the whole replay rolled back and nothing was committed");
+        }
+    }
+    report.status = "committed";
+    report.seconds = since(start);
+    report.transform_seconds = report.seconds;
+    report.objects_created = objects.size();
+    ModuleRecord record = to_record(report, 0);
+    record.objects = objects;
+    record.object_rows.assign(objects.size(), -1);
+    m_records.push_back(record);
+    m_report.modules.push_back(report);
+    m_events.module_finished(report.to_json());
+}
+
+void Run::run_autonum(pqxx::work& tx) {
+    ModuleReport report;
+    report.name = k_autonum_step;
+    auto start = Clock::now();
+    std::string name(k_autonum_table);
+    std::vector<CatalogObject> objects;
+    {
+        pqxx::subtransaction sub(tx, "enmap_migrate_autonum");
+        auto before = catalog_objects(sub);
+        sub.exec("CREATE TABLE " + name + " (enmap text NOT NULL, lastnum bigint NOT NULL)");
+        {
+            pqxx::stream_to stream(sub, name, std::vector<std::string>{"enmap", "lastnum"});
+            for (const auto& a : m_source.autonum()) {
+                stream << std::make_tuple(a.enmap, a.lastnum);
+            }
+            stream.complete();
+        }
+        sub.exec("ALTER TABLE " + name + " ADD PRIMARY KEY (enmap)");
+        objects = catalog_diff(before, catalog_objects(sub));
+        sub.commit();
+    }
+    report.status = "committed";
+    report.rows = m_source.autonum().size();
+    report.seconds = since(start);
+    report.load_seconds = report.seconds;
+    report.tables.emplace_back("internal::autonum", name);
+    report.objects_created = objects.size();
+    ModuleRecord record = to_record(report, 1);
+    record.tables.push_back({"internal::autonum", name, report.rows, ""});
+    record.objects = objects;
+    for (const auto& o : objects) {
+        record.object_rows.push_back(o.kind == "table" ? static_cast<std::int64_t>(report.rows) : -1);
+    }
+    m_records.push_back(record);
+    m_report.modules.push_back(report);
+    m_events.module_finished(report.to_json());
+}
+
+void Run::run_module(pqxx::work& tx, const Module& module, int index, int count) {
+    ModuleReport report;
+    report.name = module.name;
+    std::uint64_t expected = 0;
+    for (const auto& e : module.enmaps) {
+        expected += m_rows[e];
+    }
+    m_events.module_started(module.name, index, count, expected);
+    auto start = Clock::now();
+    ModuleRecord record;
+    std::optional<ModuleFailure> failure;
+    auto lost = [&](const std::exception& e) {
+        return enmap::DatabaseError("the connection to PostgreSQL was lost in module '" + module.name +
+                                        "': " + redact_message(e.what(), m_options.database_url),
+                                    "nothing was committed: the whole transaction rolled back; replay again");
+    };
+    {
+        // A subtransaction is a SAVEPOINT: libpqxx rolls back to it when a statement in it fails.
+        pqxx::subtransaction sub(tx, "enmap_migrate_module");
+        try {
+            auto before = catalog_objects(sub);
+            auto phase = Clock::now();
+            for (const auto& enmap : module.enmaps) {
+                const std::string& table = m_report.table_names.at(enmap);
+                std::uint64_t rows = load_table(sub, module.name, enmap, table);
+                report.rows += rows;
+                report.tables.emplace_back(enmap, table);
+                record.tables.push_back({enmap, table, rows, m_digests[enmap]});
+            }
+            report.load_seconds = since(phase);
+            phase = Clock::now();
+            for (const auto& file : module.transform) {
+                for (const auto& statement : split_sql(slurp(file))) {
+                    std::string where = file.string() + ":" + std::to_string(statement.line);
+                    try {
+                        sub.exec(statement.sql, "transform " + where);
+                    } catch (const pqxx::broken_connection&) {
+                        throw;
+                    } catch (const pqxx::sql_error& e) {
+                        throw enmap::DatabaseError("transform at " + where + " failed: " + e.what());
+                    }
+                }
+            }
+            report.transform_seconds = since(phase);
+            phase = Clock::now();
+            for (const auto& file : module.verify) {
+                run_verify(sub, file);
+            }
+            report.verify_seconds = since(phase);
+            record.objects = catalog_diff(before, catalog_objects(sub));
+            for (const auto& o : record.objects) {
+                std::int64_t rows = -1;
+                if (o.kind == "table") {
+                    rows = sub.exec1("SELECT count(*) FROM " + o.identity)[0].as<std::int64_t>();
+                }
+                record.object_rows.push_back(rows);
+            }
+            sub.commit();
+            report.status = "committed";
+        } catch (const pqxx::broken_connection& e) {
+            throw lost(e);
+        } catch (const std::exception& e) {
+            failure = ModuleFailure{e.what(), enmap::ExitCode::k_database};
+            if (const auto* err = dynamic_cast<const enmap::Error*>(&e)) {
+                failure->code = err->exit_code();
+            }
+            try {
+                sub.abort();
+            } catch (const std::exception& again) {
+                throw lost(again);
+            }
+        }
+    }
+    if (failure) {
+        // The subtransaction was rolled back; make sure the connection survived it.
+        try {
+            tx.exec("SELECT 1");
+        } catch (const std::exception& e) {
+            throw lost(e);
+        }
+        report.status = "failed";
+        report.error = redact_message(failure->message, m_options.database_url);
+        report.failure = failure->code;
+        report.seconds = since(start);
+        m_records.push_back(to_record(report, index + 1));
+        m_report.modules.push_back(report);
+        m_events.module_failed(report.to_json());
+        if (!m_options.keep_going) {
+            std::string message = "module '" + module.name + "' failed: " + report.error;
+            std::string hint =
+                "the whole replay rolled back; nothing was committed. Fix the module, or use "
+                "--keep-going to commit the other modules";
+            switch (failure->code) {
+                case enmap::ExitCode::k_validation:
+                    throw enmap::ValidationError(message, hint);
+                case enmap::ExitCode::k_input:
+                    throw enmap::InputError(message, hint);
+                default:
+                    throw enmap::DatabaseError(message, hint);
+            }
+        }
+        return;
+    }
+    report.seconds = since(start);
+    report.objects_created = record.objects.size();
+    ModuleRecord full = to_record(report, index + 1);
+    full.tables = record.tables;
+    full.objects = record.objects;
+    full.object_rows = record.object_rows;
+    m_records.push_back(full);
+    m_report.modules.push_back(report);
+    m_events.module_finished(report.to_json());
+}
+
+void Run::record_failed_run(const std::string& error) {
+    try {
+        auto conn = connect(m_options.database_url);
+        pqxx::work tx(*conn);
+        tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(k_advisory_lock_key) + ")");
+        ensure_ledger(tx);
+        RunRecord run{m_report.source_id, m_source.description(),
+                      m_plan.digest,      m_plan.dir ? m_plan.dir->string() : "",
+                      "replay",           redact_url(m_options.database_url),
+                      m_fingerprint,      options_json(m_options)};
+        auto id = begin_run(tx, run);
+        int position = 0;
+        for (auto record : m_records) {
+            // The transaction rolled back: nothing the modules made is left.
+            record.status = record.status == "committed" ? "rolled_back" : record.status;
+            record.position = position++;
+            record.tables.clear();
+            record.objects.clear();
+            record.object_rows.clear();
+            record_module(tx, id, record);
+        }
+        finish_run(tx, id, "failed", 0, 0, static_cast<int>(m_records.size()), error,
+                   lossy_json(m_report.lossy));
+        tx.commit();
+        m_report.run_id = id;
+    } catch (const std::exception& e) {
+        spdlog::warn("could not record the failed run in the ledger: {}",
+                     redact_message(e.what(), m_options.database_url));
+    }
+}
+
+ReplayReport Run::execute() {
+    auto start = Clock::now();
+    preflight();
+    auto conn = connect(m_options.database_url);
+    std::string lock = "SELECT pg_advisory_xact_lock(" + std::to_string(k_advisory_lock_key) + ")";
+    if (!m_options.dry_run) {
+        pqxx::work setup(*conn);
+        setup.exec(lock);
+        ensure_ledger(setup);
+        setup.commit();
+    }
+    bool started = false;
+    try {
+        pqxx::work tx(*conn);
+        tx.exec(lock);
+        check_target(tx);
+        m_fingerprint = catalog_fingerprint(tx);
+        started = true;
+        if (m_options.dry_run) {
+            ensure_ledger(tx);
+        }
+        RunRecord run{m_report.source_id,
+                      m_source.description(),
+                      m_plan.digest,
+                      m_plan.dir ? m_plan.dir->string() : "",
+                      m_options.dry_run ? "dry-run" : "replay",
+                      redact_url(m_options.database_url),
+                      m_fingerprint,
+                      options_json(m_options)};
+        m_run_id = begin_run(tx, run);
+        if (!m_drizzle.empty()) {
+            run_drizzle(tx);
+        }
+        run_autonum(tx);
+        std::vector<const Module*> selected;
+        for (const auto& m : m_plan.modules) {
+            bool chosen = m_options.only.empty() || std::find(m_options.only.begin(), m_options.only.end(),
+                                                              m.name) != m_options.only.end();
+            if (chosen) {
+                selected.push_back(&m);
+            } else {
+                ModuleReport skipped;
+                skipped.name = m.name;
+                skipped.status = "skipped";
+                m_records.push_back(to_record(skipped, static_cast<int>(m_records.size())));
+                m_report.modules.push_back(skipped);
+            }
+        }
+        int index = 0;
+        for (const Module* m : selected) {
+            run_module(tx, *m, ++index, static_cast<int>(selected.size()));
+        }
+        m_events.phase("validate");
+        std::vector<TableToValidate> tables;
+        for (const auto& m : m_report.modules) {
+            if (m.status == "committed" && m.name != k_autonum_step) {
+                for (const auto& [enmap, table] : m.tables) {
+                    tables.push_back({enmap, table});
+                }
+            }
+        }
+        m_report.validation = validate_tables(tx, m_source, tables, true);
+        if (!m_report.validation.ok) {
+            throw enmap::ValidationError("validation found differences between the source and PostgreSQL:" +
+                                             m_report.validation.describe(),
+                                         "the whole replay rolled back; nothing was committed. Report this: "
+                                         "it means a row changed on its way in");
+        }
+        int committed = 0;
+        int failed = 0;
+        for (const auto& m : m_report.modules) {
+            committed += m.status == "committed" ? 1 : 0;
+            failed += m.status == "failed" ? 1 : 0;
+            m_report.rows += m.status == "committed" && m.name != k_autonum_step ? m.rows : 0;
+            m_report.load_seconds += m.load_seconds;
+        }
+        for (std::size_t i = 0; i < m_records.size(); ++i) {
+            m_records[i].position = static_cast<int>(i);
+            record_module(tx, m_run_id, m_records[i]);
+        }
+        record_drizzle_rows(tx, m_run_id, m_report.drizzle_rows);
+        m_report.status = m_options.dry_run ? "dry-run" : (failed > 0 ? "partial" : "committed");
+        finish_run(tx, m_run_id, m_report.status, m_report.rows, committed, failed, "",
+                   lossy_json(m_report.lossy));
+        m_events.phase(m_options.dry_run ? "rollback" : "commit");
+        if (m_options.dry_run) {
+            tx.abort();
+            m_report.run_id = 0;
+        } else {
+            tx.commit();
+            m_report.run_id = m_run_id;
+        }
+    } catch (const pqxx::broken_connection& e) {
+        std::string message =
+            "the connection to PostgreSQL was lost: " + redact_message(e.what(), m_options.database_url);
+        if (started && !m_options.dry_run) {
+            record_failed_run(message);
+        }
+        throw enmap::DatabaseError(message,
+                                   "nothing was committed: the whole transaction rolled back; replay again");
+    } catch (const enmap::RefusedError&) {
+        throw;
+    } catch (const enmap::Error& e) {
+        if (started && !m_options.dry_run) {
+            record_failed_run(e.what());
+        }
+        throw;
+    } catch (const pqxx::sql_error& e) {
+        std::string message = redact_message(e.what(), m_options.database_url);
+        if (started && !m_options.dry_run) {
+            record_failed_run(message);
+        }
+        throw enmap::DatabaseError("PostgreSQL refused a statement: " + message,
+                                   "nothing was committed: the whole transaction rolled back");
+    }
+    m_report.seconds = since(start);
+    m_events.run_finished(m_report.to_json());
+    return m_report;
+}
+
+}  // namespace
+
+nlohmann::json lossy_json(const enmap::LossyCounts& c) {
+    nlohmann::json j = nlohmann::json::object();
+    auto put = [&](const char* name, std::uint64_t n) {
+        if (n > 0) {
+            j[name] = n;
+        }
+    };
+    put("non_finite", c.non_finite);
+    put("negative_zero", c.negative_zero);
+    put("undefined_dropped", c.undefined_dropped);
+    put("sparse_holes", c.sparse_holes);
+    put("invalid_dates", c.invalid_dates);
+    put("text_replaced", c.text_replaced);
+    put("functions_dropped", c.functions_dropped);
+    put("functions_kept", c.functions_kept);
+    return j;
+}
+
+nlohmann::json ModuleReport::to_json() const {
+    nlohmann::json t = nlohmann::json::object();
+    for (const auto& [enmap, table] : tables) {
+        t[enmap] = table;
+    }
+    double rate = load_seconds > 0 ? static_cast<double>(rows) / load_seconds : 0.0;
+    nlohmann::json j = {{"module", name},
+                        {"status", status},
+                        {"rows", rows},
+                        {"seconds", seconds},
+                        {"load_seconds", load_seconds},
+                        {"transform_seconds", transform_seconds},
+                        {"verify_seconds", verify_seconds},
+                        {"rows_per_second", static_cast<std::uint64_t>(rate)},
+                        {"tables", t},
+                        {"objects_created", objects_created}};
+    if (!error.empty()) {
+        j["error"] = error;
+    }
+    return j;
+}
+
+nlohmann::json ReplayReport::to_json() const {
+    nlohmann::json modules_json = nlohmann::json::array();
+    for (const auto& m : modules) {
+        modules_json.push_back(m.to_json());
+    }
+    nlohmann::json names = nlohmann::json::object();
+    for (const auto& [enmap, table] : table_names) {
+        names[enmap] = table;
+    }
+    nlohmann::json drizzle = nlohmann::json::array();
+    for (const auto& r : drizzle_rows) {
+        drizzle.push_back({{"id", r.id}, {"hash", r.hash}, {"created_at", r.created_at}});
+    }
+    double rate = load_seconds > 0 ? static_cast<double>(rows) / load_seconds : 0.0;
+    return {{"run_id", run_id},
+            {"status", status},
+            {"source_id", source_id},
+            {"plan_digest", plan_digest},
+            {"tables", names},
+            {"modules", modules_json},
+            {"drizzle_rows", drizzle},
+            {"rows", rows},
+            {"seconds", seconds},
+            {"load_seconds", load_seconds},
+            {"rows_per_second", static_cast<std::uint64_t>(rate)},
+            {"validation", validation.to_json()},
+            {"lossy", lossy_json(lossy)}};
+}
+
+int ReplayReport::exit_status() const {
+    for (const auto& m : modules) {
+        if (m.status == "failed") {
+            return static_cast<int>(m.failure);
+        }
+    }
+    return 0;
+}
+
+ReplayReport run_replay(Source& source, const ReplayOptions& options, Events& events) {
+    Run run(source, options, events);
+    return run.execute();
+}
+
+ValidationReport run_validate(Source& source, const std::string& database_url,
+                              const enmap::DecodeOptions& decode) {
+    source.prepare(decode);
+    throw_if_violations(source.violations());
+    auto conn = connect(database_url);
+    pqxx::work tx(*conn);
+    auto runs = active_runs(tx);
+    if (runs.empty()) {
+        throw enmap::RefusedError(
+            "the database " + redact_url(database_url) + " holds no committed run to validate",
+            "run `enmap-migrate replay` first");
+    }
+    std::string run_id = std::to_string(runs.front()["id"].get<std::int64_t>());
+    std::map<std::string, std::string> loaded;
+    for (const auto& row : tx.exec("SELECT enmap, table_name FROM enmap_migrate.tables WHERE run_id = " +
+                                   run_id + " AND enmap <> 'internal::autonum'")) {
+        loaded[row[0].c_str()] = row[1].c_str();
+    }
+    std::vector<TableToValidate> tables;
+    ValidationReport missing_tables;
+    for (const auto& t : source.tables()) {
+        auto it = loaded.find(t.enmap_name);
+        if (it == loaded.end()) {
+            missing_tables.count_mismatches.push_back("the enmap '" + t.enmap_name + "' (" +
+                                                      std::to_string(t.rows) +
+                                                      " rows) was not loaded by run " + run_id);
+        } else {
+            tables.push_back({t.enmap_name, it->second});
+        }
+    }
+    ValidationReport report = validate_tables(tx, source, tables, true);
+    for (const auto& m : missing_tables.count_mismatches) {
+        report.count_mismatches.push_back(m);
+    }
+    report.ok = report.ok && missing_tables.count_mismatches.empty();
+    tx.abort();
+    return report;
+}
+
+}  // namespace replay

@@ -1,0 +1,84 @@
+#pragma once
+// replay/ the replay engine: preflight, then one transaction with the Drizzle step and a savepoint
+// per module, validation, and COMMIT (or ROLLBACK for --dry-run), all recorded in the ledger.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "enmap/decode.hpp"
+#include "enmap/error.hpp"
+#include "replay/drizzle.hpp"
+#include "replay/events.hpp"
+#include "replay/source.hpp"
+#include "replay/validate.hpp"
+
+namespace replay {
+
+/// What `replay` was asked to do.
+struct ReplayOptions {
+    std::string database_url;
+    std::optional<std::filesystem::path> plan_dir;
+    bool dry_run = false;
+    bool keep_going = false;
+    std::vector<std::string> only;               // module names; empty = all
+    std::map<std::string, std::string> renames;  // enmap -> table name without raw_
+    enmap::DecodeOptions decode;
+};
+
+/// One module's outcome.
+struct ModuleReport {
+    std::string name;
+    std::string status = "pending";  // committed, failed, skipped
+    std::uint64_t rows = 0;
+    double seconds = 0;
+    double load_seconds = 0;
+    double transform_seconds = 0;
+    double verify_seconds = 0;
+    std::string error;
+    enmap::ExitCode failure = enmap::ExitCode::k_ok;
+    std::vector<std::pair<std::string, std::string>> tables;  // enmap -> raw_ table
+    std::size_t objects_created = 0;
+    /// As JSON for events and --json.
+    [[nodiscard]] nlohmann::json to_json() const;
+};
+
+/// The outcome of a replay.
+struct ReplayReport {
+    std::int64_t run_id = 0;  // 0 for a dry run (its ledger rows rolled back with it)
+    std::string status;       // committed, partial, dry-run
+    std::string source_id;
+    std::string plan_digest;
+    std::map<std::string, std::string> table_names;  // enmap -> raw_ table
+    std::vector<ModuleReport> modules;
+    std::vector<DrizzleRow> drizzle_rows;
+    std::uint64_t rows = 0;
+    double seconds = 0;
+    double load_seconds = 0;
+    ValidationReport validation;
+    enmap::LossyCounts lossy;
+    /// As JSON for --json and the run_finished event.
+    [[nodiscard]] nlohmann::json to_json() const;
+    /// The exit status: 0, or that of the first failed module (a --keep-going run).
+    [[nodiscard]] int exit_status() const;
+};
+
+/// Runs a replay. Throws enmap::PolicyError / InputError / UsageError before writing anything,
+/// enmap::RefusedError when the target already holds a run, enmap::DatabaseError or
+/// enmap::ValidationError when the transaction rolled back (a failed run is then recorded in the
+/// ledger unless it was a dry run). With keep_going, failed modules are in the report instead.
+ReplayReport run_replay(Source& source, const ReplayOptions& options, Events& events);
+
+/// Validates the raw_ tables of the newest committed run against the source, in a transaction
+/// that is rolled back. Throws enmap::RefusedError when there is no committed run to validate.
+ValidationReport run_validate(Source& source, const std::string& database_url,
+                              const enmap::DecodeOptions& decode);
+
+/// The lossy counts as JSON (only the non-zero ones).
+nlohmann::json lossy_json(const enmap::LossyCounts& counts);
+
+}  // namespace replay

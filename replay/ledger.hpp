@@ -1,0 +1,89 @@
+#pragma once
+// replay/ the ledger: schema enmap_migrate in the target database, recording every run, its
+// modules, the raw_ tables it loaded, every object it created and the Drizzle rows it added.
+// Rollback reads it; docs/replay.md documents its tables.
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <pqxx/transaction_base>
+#include <string>
+#include <vector>
+
+#include "replay/catalog.hpp"
+#include "replay/drizzle.hpp"
+
+namespace replay {
+
+/// The ledger's schema name.
+constexpr const char* k_ledger_schema = "enmap_migrate";
+
+/// The key of the pg_advisory_xact_lock every replay and rollback takes (ASCII "enmapmig").
+constexpr std::int64_t k_advisory_lock_key = 0x656e6d61706d6967;
+
+/// A run as begin_run() records it.
+struct RunRecord {
+    std::string source_id;
+    std::string source;
+    std::string plan_digest;
+    std::string plan_dir;
+    std::string mode;      // "replay" or "dry-run"
+    std::string database;  // redacted URL
+    std::string catalog_fingerprint;
+    nlohmann::json options = nlohmann::json::object();
+};
+
+/// One raw_ table a module loaded.
+struct TableRecord {
+    std::string enmap;
+    std::string table;
+    std::uint64_t rows = 0;
+    std::string source_digest;
+};
+
+/// One module's outcome as the ledger keeps it.
+struct ModuleRecord {
+    int position = 0;
+    std::string name;
+    std::string status;  // committed, failed, skipped
+    std::uint64_t rows = 0;
+    double load_seconds = 0;
+    double transform_seconds = 0;
+    double verify_seconds = 0;
+    double seconds = 0;
+    std::string error;
+    std::vector<TableRecord> tables;
+    std::vector<CatalogObject> objects;
+    std::vector<std::int64_t> object_rows;  // per object: rows of a table at the end of the module, else -1
+};
+
+/// Creates the ledger schema and tables when missing (idempotent).
+void ensure_ledger(pqxx::transaction_base& tx);
+
+/// True when the ledger schema exists.
+bool ledger_exists(pqxx::transaction_base& tx);
+
+/// Inserts a run with status "running" and returns its id.
+std::int64_t begin_run(pqxx::transaction_base& tx, const RunRecord& run);
+
+/// Records one module with its tables and created objects.
+void record_module(pqxx::transaction_base& tx, std::int64_t run_id, const ModuleRecord& module);
+
+/// Records the rows a run added to drizzle.__drizzle_migrations.
+void record_drizzle_rows(pqxx::transaction_base& tx, std::int64_t run_id,
+                         const std::vector<DrizzleRow>& rows);
+
+/// Sets a run's final status (committed, partial, failed), totals and error.
+void finish_run(pqxx::transaction_base& tx, std::int64_t run_id, const std::string& status,
+                std::uint64_t rows, int modules_committed, int modules_failed, const std::string& error,
+                const nlohmann::json& lossy);
+
+/// Runs that still hold data in the database: status committed or partial, newest first, as
+/// {"id", "source_id", "finished_at"}.
+std::vector<nlohmann::json> active_runs(pqxx::transaction_base& tx);
+
+/// The ledger as JSON: {"runs": [... newest first, each with "modules", "tables", "objects",
+/// "drizzle_rows"]}, at most `limit` runs. Empty runs when there is no ledger.
+nlohmann::json read_ledger(pqxx::transaction_base& tx, int limit);
+
+}  // namespace replay

@@ -1,0 +1,66 @@
+#pragma once
+// replay/ sources: where the rows to replay come from. The engine sees only this interface, so a
+// snapshot (materialized and decoded by snapshot/ and enmap/) and a JSON-lines dump plug in alike.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "enmap/decode.hpp"
+
+namespace replay {
+
+/// One enmap as the source holds it, after decoding.
+struct SourceTable {
+    std::string enmap_name;    // the enmap's name as stored (e.g. "guildSettings")
+    std::uint64_t rows = 0;    // stored keys
+    std::string digest;        // sha256 hex of the canonical rows (see Source::table_digest_rule)
+    std::string encoding;      // detected value encoding, for the report; may be empty
+    enmap::LossyCounts lossy;  // lossy-but-standard conversions made while decoding
+};
+
+/// One autonum counter (the internal::autonum table).
+struct AutonumRow {
+    std::string enmap;
+    std::int64_t lastnum = 0;
+};
+
+/// A policy violation at a table and key.
+struct SourceViolation {
+    std::string table;
+    std::string key;
+    enmap::Violation violation;
+};
+
+/// Receives one row: the key (UTF-8 text) and the value's canonical JSON text.
+using RowCallback = std::function<void(std::string_view key, std::string_view value_json)>;
+
+/// The data to replay. prepare() decodes everything once (preflight); for_each_row() streams
+/// one table again for loading and validation, with bounded memory.
+class Source {
+public:
+    virtual ~Source() = default;
+    /// Decodes every row under the policies; gathers violations instead of stopping. Throws
+    /// enmap::InputError (malformed input) or enmap::StoreError.
+    virtual void prepare(const enmap::DecodeOptions& options) = 0;
+    /// A stable id of the data: the snapshot id, or "jsonl:<sha256 of the file>".
+    [[nodiscard]] virtual std::string id() const = 0;
+    /// Where the data came from, for messages (a snapshot ref or a file path).
+    [[nodiscard]] virtual std::string description() const = 0;
+    /// The enmaps, in the source's order; valid after prepare().
+    [[nodiscard]] virtual const std::vector<SourceTable>& tables() const = 0;
+    /// The autonum counters; valid after prepare().
+    [[nodiscard]] virtual const std::vector<AutonumRow>& autonum() const = 0;
+    /// Every policy violation found by prepare(), all of them.
+    [[nodiscard]] virtual const std::vector<SourceViolation>& violations() const = 0;
+    /// Streams one table's rows (key, canonical JSON value) in the source's order.
+    virtual void for_each_row(const std::string& enmap_name, const RowCallback& callback) = 0;
+};
+
+/// Throws enmap::PolicyError listing every violation (table/key at path: detail) with the flag
+/// that would let the data through; does nothing when there are none.
+void throw_if_violations(const std::vector<SourceViolation>& violations);
+
+}  // namespace replay

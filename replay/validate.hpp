@@ -1,0 +1,52 @@
+#pragma once
+// replay/ validation: every raw_ table against the source, counts first, then key by key. The
+// source's canonical JSON is turned into jsonb's own text (json_text.hpp) and hashed, and
+// PostgreSQL compares the hashes with md5(value::text), so nothing jsonb normalizes raises an alarm.
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <pqxx/transaction_base>
+#include <string>
+#include <vector>
+
+#include "replay/source.hpp"
+
+namespace replay {
+
+/// One raw_ table and the enmap it should hold.
+struct TableToValidate {
+    std::string enmap;
+    std::string table;
+};
+
+/// One difference found, for the report.
+struct Difference {
+    std::string table;
+    std::string key;
+    std::string kind;    // missing (in the source, not in Postgres), extra, changed
+    std::string actual;  // the value in Postgres, for extra and changed
+};
+
+/// The outcome of a validation.
+struct ValidationReport {
+    bool ok = true;
+    std::uint64_t tables = 0;
+    std::uint64_t rows = 0;
+    std::uint64_t missing = 0;
+    std::uint64_t extra = 0;
+    std::uint64_t changed = 0;
+    std::vector<std::string> count_mismatches;  // "raw_x: 10 rows, the source has 11"
+    std::vector<Difference> samples;            // up to 10 per table
+    double seconds = 0;
+    /// As JSON for reports and events.
+    [[nodiscard]] nlohmann::json to_json() const;
+    /// A multi-line text naming every count mismatch and each sample difference.
+    [[nodiscard]] std::string describe() const;
+};
+
+/// Compares each table with the source (and raw_internal_autonum with the counters when
+/// `autonum` is set). Uses a temporary table; leaves nothing behind. Throws pqxx errors.
+ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
+                                 const std::vector<TableToValidate>& tables, bool autonum);
+
+}  // namespace replay

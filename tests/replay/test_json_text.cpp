@@ -1,0 +1,70 @@
+// replay/json_text.cpp: the scanner, and jsonb_text against PostgreSQL's own jsonb output.
+
+#include <doctest/doctest.h>
+
+#include <pqxx/pqxx>
+
+#include "enmap/error.hpp"
+#include "replay/json_text.hpp"
+#include "tests/support.hpp"
+
+namespace {
+const std::vector<std::string> k_corpus = {
+    R"({"b":1,"a":2,"aa":3,"A":4})",
+    R"({"a":1,"a":2,"b":{"x":1,"x":[3]}})",
+    R"( [ 1 , 2.50 , -0 , -0.0 , 1e21 , 1E+2 , 1.5e-7 , 12345678901234567890123 , 0.1e1 , -3.25e2 ] )",
+    R"({"1e21":1000000000000000000000,"n":1e21,"m":100e-2,"k":-1.0E0})",
+    R"("tab\there \"quoted\" back\\slash \/ \u00e9 \ud83c\udf89 \u001f \b\f\n\r")",
+    R"({"":"empty key","é":"ü","🎉":[{},[],null,true,false]})",
+    R"([[[[[]]]],{"deep":{"deeper":{"deepest":"x"}}}])",
+    R"(9007199254740993)",
+    R"("")",
+    R"({"when":"2024-02-29T23:59:59.999Z","tags":["a","b"],"count":0})",
+};
+}
+
+TEST_CASE("json_text: jsonb_text equals PostgreSQL's jsonb output") {
+    test_support::TestDatabase db;
+    pqxx::connection conn(db.url());
+    pqxx::work tx(conn);
+    for (const auto& json : k_corpus) {
+        CAPTURE(json);
+        std::string expected = tx.exec1("SELECT " + tx.quote(json) + "::jsonb::text")[0].c_str();
+        CHECK(replay::jsonb_text(json) == expected);
+    }
+}
+
+TEST_CASE("json_text: scan_json_value finds the end, flags NUL and lone surrogates, rejects bad JSON") {
+    replay::JsonTextIssues issues;
+    std::string text = R"({"a":[1,{"b":"c"}],"d":null} tail)";
+    CHECK(replay::scan_json_value(text, 0, issues) == text.find(" tail"));
+    CHECK_FALSE(issues.nul);
+    CHECK_FALSE(issues.unpaired_surrogate);
+
+    replay::JsonTextIssues nul;
+    replay::scan_json_value(R"(["a\u0000b"])", 0, nul);
+    CHECK(nul.nul);
+    replay::JsonTextIssues lone;
+    replay::scan_json_value(R"({"k":"\ud83d!"})", 0, lone);
+    CHECK(lone.unpaired_surrogate);
+
+    for (std::string bad : {"{\"a\":}", "[1,]", "\"unterminated", "{\"a\" 1}", "tru", "\"raw\ttab\"",
+                            "\"bad utf8 \xC3\x28\"", "[1 2]"}) {
+        CAPTURE(bad);
+        replay::JsonTextIssues i;
+        CHECK_THROWS_AS(replay::scan_json_value(bad, 0, i), enmap::InputError);
+    }
+    replay::JsonTextIssues prefix;
+    CHECK(replay::scan_json_value("01", 0, prefix) == 1);  // a prefix scan stops after the value "0"
+    std::string deep(20000, '[');
+    replay::JsonTextIssues i;
+    CHECK_THROWS_AS(replay::scan_json_value(deep, 0, i), enmap::InputError);
+}
+
+TEST_CASE("json_text: decode_json_string decodes escapes and replaces NUL with U+FFFD") {
+    replay::JsonTextIssues issues;
+    std::string out;
+    replay::decode_json_string(R"("a\u0000\u00e9\ud83c\udf89")", 0, out, issues);
+    CHECK(out == "a\xEF\xBF\xBD\xC3\xA9\xF0\x9F\x8E\x89");
+    CHECK(issues.nul);
+}
