@@ -18,8 +18,8 @@ struct PlanInitOptions {
     std::vector<std::string> renames;
 };
 
-int run_plan_init(const PlanInitOptions& options) {
-    auto source = open_source(options.source);
+int run_plan_init(const PlanInitOptions& options, const GlobalOptions& globals) {
+    auto source = open_source(options.source, globals.store);
     enmap::DecodeOptions decode;
     decode.invalid_text = enmap::InvalidTextPolicy::k_replace;  // plan init only needs names and counts
     decode.functions = enmap::FunctionPolicy::k_drop;
@@ -50,7 +50,7 @@ void register_plan(CLI::App& app, GlobalOptions& globals) {
     init->add_option("--out", options->out, "the new plan folder (must not exist or be empty)")->required();
     init->add_option("--rename", options->renames, "ENMAP=TABLE: name raw_TABLE for ENMAP (repeatable)");
     init->footer("Exit statuses: 0 written; 2 usage; 3 bad input, a name collision, or --out not empty.");
-    init->callback([options, &globals] { globals.action = [options] { return run_plan_init(*options); }; });
+    init->callback([options, &globals] { globals.action = [options, &globals] { return run_plan_init(*options, globals); }; });
 }
 
 }  // namespace cli

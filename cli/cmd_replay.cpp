@@ -56,11 +56,9 @@ void print_report(const replay::ReplayReport& report) {
 }
 
 int run_replay_command(const ReplayCommandOptions& options, const GlobalOptions& globals) {
-    if (globals.database.empty()) {
-        throw enmap::UsageError("no database: pass --database URL or set DATABASE_URL");
-    }
+    std::string database = target_database(globals);
     replay::ReplayOptions o;
-    o.database_url = globals.database;
+    o.database_url = database;
     if (!options.plan.empty()) {
         o.plan_dir = options.plan;
     }
@@ -69,7 +67,7 @@ int run_replay_command(const ReplayCommandOptions& options, const GlobalOptions&
     o.only = options.only;
     o.renames = replay::parse_renames(options.renames);
     o.decode = decode_options(options.source);
-    auto source = open_source(options.source);
+    auto source = open_source(options.source, globals.store);
     replay::Events events(globals.json,
                           !globals.json && globals.verbosity >= 0 && replay::stderr_is_terminal());
     auto report = replay::run_replay(*source, o, events);

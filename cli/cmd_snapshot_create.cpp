@@ -7,6 +7,7 @@
 #include "cli/cmd_snapshot.hpp"
 #include "enmap/error.hpp"
 #include "snapshot/capture.hpp"
+#include "snapshot/summary.hpp"
 
 namespace cli {
 
@@ -34,8 +35,7 @@ int run_snapshot_create(const CreateOptions& options, const GlobalOptions& globa
             options.live ? snapshot::CaptureOptions::Kind::k_live : snapshot::CaptureOptions::Kind::k_exact;
         capture.database = options.db.empty() ? std::filesystem::path(options.data_dir) / "enmap.sqlite"
                                               : std::filesystem::path(options.db);
-        // Until enmap::summarize is wired in, the manifest's "tables" holds each table's row count.
-        capture.summarize = snapshot::count_rows;
+        capture.summarize = snapshot::summarize_enmap;
     }
     capture.label = options.label;
     capture.compression = options.compression;

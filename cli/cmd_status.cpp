@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 
 #include "cli/options.hpp"
+#include "cli/replay_source.hpp"
 #include "enmap/error.hpp"
 #include "replay/ledger.hpp"
 #include "replay/url.hpp"
@@ -24,23 +25,21 @@ std::string text_of(const nlohmann::json& j) {
 }
 
 int run_status_command(const StatusCommandOptions& options, const GlobalOptions& globals) {
-    if (globals.database.empty()) {
-        throw enmap::UsageError("no database: pass --database URL or set DATABASE_URL");
-    }
-    auto conn = replay::connect(globals.database);
+    std::string database = target_database(globals);
+    auto conn = replay::connect(database);
     nlohmann::json ledger;
     try {
         pqxx::read_transaction tx(*conn);
         ledger = replay::read_ledger(tx, options.limit);
     } catch (const pqxx::sql_error& e) {
         throw enmap::DatabaseError("cannot read the ledger: " +
-                                   replay::redact_message(e.what(), globals.database));
+                                   replay::redact_message(e.what(), database));
     }
     if (globals.json) {
         std::printf("%s\n", ledger.dump().c_str());
         return 0;
     }
-    std::printf("database %s\n", replay::redact_url(globals.database).c_str());
+    std::printf("database %s\n", replay::redact_url(database).c_str());
     if (ledger["runs"].empty()) {
         std::printf("no runs recorded (no enmap_migrate ledger yet)\n");
         return 0;

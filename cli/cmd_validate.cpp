@@ -16,11 +16,9 @@ struct ValidateCommandOptions {
 };
 
 int run_validate_command(const ValidateCommandOptions& options, const GlobalOptions& globals) {
-    if (globals.database.empty()) {
-        throw enmap::UsageError("no database: pass --database URL or set DATABASE_URL");
-    }
-    auto source = open_source(options.source);
-    auto report = replay::run_validate(*source, globals.database, decode_options(options.source));
+    std::string database = target_database(globals);
+    auto source = open_source(options.source, globals.store);
+    auto report = replay::run_validate(*source, database, decode_options(options.source));
     if (globals.json) {
         std::printf("%s\n", report.to_json().dump().c_str());
     } else {

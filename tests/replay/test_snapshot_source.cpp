@@ -1,0 +1,141 @@
+// replay::SnapshotSource: a snapshot of the store, materialized and decoded, is what replay loads.
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "enmap/sample.hpp"
+#include "replay/snapshot_source.hpp"
+#include "snapshot/capture.hpp"
+#include "snapshot/store.hpp"
+#include "snapshot/summary.hpp"
+#include "tests/support.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string take_snapshot(const fs::path& store_dir, const fs::path& db, const std::string& label) {
+    snapshot::Store store(store_dir, snapshot::Store::Access::k_write, "test");
+    snapshot::CaptureOptions options;
+    options.database = db;
+    options.label = label;
+    options.summarize = snapshot::summarize_enmap;
+    return snapshot::to_hex(snapshot::capture(store, options).id);
+}
+
+}  // namespace
+
+TEST_CASE("snapshot source: every fixture's rows equal expected.jsonl, and digests equal the manifest's") {
+    for (const auto& name : test_support::fixture_names()) {
+        CAPTURE(name);
+        test_support::TempDir tmp;
+        fs::copy_file(test_support::fixture(name) / "enmap.sqlite", tmp.path() / "enmap.sqlite");
+        std::string id = take_snapshot(tmp.path() / "store", tmp.path() / "enmap.sqlite", "fixture");
+
+        replay::SnapshotSource source(tmp.path() / "store", "fixture");
+        enmap::DecodeOptions options;
+        options.invalid_text = enmap::InvalidTextPolicy::k_replace;
+        options.functions = enmap::FunctionPolicy::k_drop;
+        source.prepare(options);
+        CHECK(source.id() == id);
+        CHECK(source.violations().empty());
+
+        std::map<std::pair<std::string, std::string>, nlohmann::json> expected;
+        std::ifstream in(test_support::fixture(name) / "expected.jsonl");
+        for (std::string line; std::getline(in, line);) {
+            auto j = nlohmann::json::parse(line);
+            expected[{j["table"], j["key"]}] = j["value"];
+        }
+        std::size_t seen = 0;
+        for (const auto& table : source.tables()) {
+            source.for_each_row(table.enmap_name, [&](std::string_view key, std::string_view value) {
+                auto it = expected.find({table.enmap_name, std::string(key)});
+                REQUIRE_MESSAGE(it != expected.end(), table.enmap_name << "/" << key);
+                CHECK(nlohmann::json::parse(value) == it->second);
+                ++seen;
+            });
+        }
+        CHECK(seen == expected.size());
+
+        // The manifest's digests are taken under replace+source; without functions in the data
+        // they must equal the source's.
+        snapshot::Store store(tmp.path() / "store", snapshot::Store::Access::k_read, "test");
+        auto manifest = store.read_manifest(snapshot::from_hex(id));
+        std::map<std::string, std::string> manifest_digests;
+        for (const auto& t : manifest["tables"]["tables"]) {
+            manifest_digests[t["name"]] = t["sha256"];
+        }
+        for (const auto& table : source.tables()) {
+            CAPTURE(table.enmap_name);
+            CHECK(manifest_digests.at(table.enmap_name) == table.digest);
+        }
+    }
+}
+
+TEST_CASE("snapshot source: the default policy gathers every violation of a snapshot") {
+    test_support::TempDir tmp;
+    fs::copy_file(test_support::fixture("enmap-6.1") / "enmap.sqlite", tmp.path() / "enmap.sqlite");
+    take_snapshot(tmp.path() / "store", tmp.path() / "enmap.sqlite", "strict");
+    replay::SnapshotSource source(tmp.path() / "store", "latest");
+    source.prepare({});
+    REQUIRE_FALSE(source.violations().empty());
+    CHECK(source.violations().front().table == "samples");
+    CHECK(source.violations().front().key == "nul-in-string");
+    CHECK_THROWS_AS(replay::throw_if_violations(source.violations()), enmap::PolicyError);
+}
+
+TEST_CASE("snapshot source: an unknown snapshot is a store error naming the ref") {
+    test_support::TempDir tmp;
+    fs::copy_file(test_support::fixture("enmap-5.7") / "enmap.sqlite", tmp.path() / "enmap.sqlite");
+    take_snapshot(tmp.path() / "store", tmp.path() / "enmap.sqlite", "one");
+    replay::SnapshotSource source(tmp.path() / "store", "no-such-label");
+    try {
+        source.prepare({});
+        FAIL("prepare() accepted an unknown snapshot");
+    } catch (const enmap::StoreError& e) {
+        CHECK(std::string(e.what()).find("no-such-label") != std::string::npos);
+    }
+}
+
+TEST_CASE("replay --snapshot: the sample bot and examples/plan replay, validate and show in status") {
+    test_support::TempDir tmp;
+    test_support::TestDatabase db;
+    enmap::SampleOptions sample;
+    sample.generation = "5.9";
+    sample.scale = 8;
+    sample.wal = true;
+    auto written = enmap::write_sample_database(tmp.path() / "data", sample);
+    std::string store = (tmp.path() / "store").string();
+    auto snap = test_support::run_cli({"--store", store, "snapshot", "create", "--data-dir",
+                                       (tmp.path() / "data").string(), "--label", "pre"});
+    REQUIRE_MESSAGE(snap.status == 0, snap.err);
+    std::string plan = (test_support::source_dir() / "examples" / "plan").string();
+    auto replay = test_support::run_cli(
+        {"--store", store, "--database", db.url(), "--json", "replay", "--snapshot", "pre", "--plan", plan});
+    REQUIRE_MESSAGE(replay.status == 0, replay.err << replay.out);
+
+    pqxx::connection conn(db.url());
+    pqxx::work tx(conn);
+    CHECK(tx.exec1("SELECT count(*) FROM raw_points")[0].as<std::uint64_t>() == written.rows.at("points"));
+    CHECK(tx.exec1("SELECT count(*) FROM member_levels")[0].as<std::uint64_t>() == written.rows.at("points"));
+    CHECK(tx.exec1("SELECT count(*) FROM guild_settings")[0].as<std::uint64_t>() == 8);
+    // The WAL's uncheckpointed writes were captured and replayed.
+    CHECK(tx.exec1("SELECT value FROM raw_global WHERE key = 'maintenance'")[0].as<std::string>() == "true");
+    CHECK(tx.exec1("SELECT count(*) FROM raw_global WHERE key = 'lastCrash'")[0].as<int>() == 1);
+    // BigInts arrive digit for digit.
+    CHECK(tx.exec1("SELECT count(*) FROM economy e JOIN raw_economy r ON r.key = e.user_id "
+                   "WHERE e.bank::text = r.value->>'bank'")[0]
+              .as<std::uint64_t>() == written.rows.at("economy"));
+    CHECK(tx.exec1("SELECT count(*) FROM drizzle.__drizzle_migrations")[0].as<int>() == 2);
+
+    auto validate =
+        test_support::run_cli({"--store", store, "--database", db.url(), "validate", "--snapshot", "pre"});
+    CHECK_MESSAGE(validate.status == 0, validate.err);
+    auto status = test_support::run_cli({"--database", db.url(), "--json", "status"});
+    CHECK(status.status == 0);
+    CHECK(status.out.find("committed") != std::string::npos);
+}
