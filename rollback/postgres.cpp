@@ -30,6 +30,11 @@ struct LedgerObject {
 
 std::string drop_statement(pqxx::transaction_base& tx, const LedgerObject& o) {
     const std::string& id = o.identity;
+    bool relation = o.kind == "table" || o.kind == "view" || o.kind == "materialized view" ||
+                    o.kind == "sequence" || o.kind == "index" || o.kind == "foreign table";
+    if (relation && tx.exec1("SELECT to_regclass(" + tx.quote(id) + ") IS NULL")[0].as<bool>()) {
+        return "";  // gone already, with the table that owned it
+    }
     if (o.kind == "table") {
         return "DROP TABLE IF EXISTS " + id;
     }
@@ -173,7 +178,9 @@ void save_tables(pqxx::transaction_base& tx, const std::vector<std::string>& ide
         pqxx::stream_from stream(tx, qualified);
         std::string line;
         while (stream.get_raw_line(line)) {
-            line += '\n';
+            if (line.empty() || line.back() != '\n') {
+                line += '\n';
+            }
             file.write(line);
         }
         stream.complete();
@@ -280,27 +287,47 @@ PostgresReport rollback_postgres(const PostgresOptions& options) {
                 run + " AND d.id = r.id AND d.hash = r.hash");
             report.drizzle_rows_deleted = static_cast<std::size_t>(r.affected_rows());
         }
-        // Reverse creation order; indexes and sequences a dropped table owned go with it, so they
-        // come after the rest, and schemas and extensions last, once they are empty.
-        auto pass = [&](auto&& wanted) {
-            for (const auto& o : objects) {
-                if (!wanted(o.kind)) {
-                    continue;
-                }
+        // Reverse creation order, with indexes and sequences (which a dropped table takes along)
+        // after the rest and schemas and extensions last. Creation order misses dependencies
+        // added later (a foreign key added by ALTER TABLE), so a drop that another object of the
+        // run still blocks is retried after the others; each drop has its own savepoint.
+        auto rank = [](const std::string& k) {
+            return k == "schema" || k == "extension" ? 2 : k == "index" || k == "sequence" ? 1 : 0;
+        };
+        std::stable_sort(objects.begin(), objects.end(), [&](const LedgerObject& a, const LedgerObject& b) {
+            return rank(a.kind) < rank(b.kind);
+        });
+        std::vector<LedgerObject> pending = objects;
+        while (!pending.empty()) {
+            std::vector<LedgerObject> blocked;
+            std::string reason;
+            for (const auto& o : pending) {
                 auto sql = drop_statement(tx, o);
                 if (sql.empty()) {
                     continue;
                 }
-                tx.exec(sql, "rollback: drop " + o.kind + " " + o.identity);
-                report.dropped.push_back(o.kind + " " + o.identity);
+                try {
+                    pqxx::subtransaction sub(tx, "enmap_migrate_drop");
+                    sub.exec(sql, "rollback: drop " + o.kind + " " + o.identity);
+                    sub.commit();
+                    report.dropped.push_back(o.kind + " " + o.identity);
+                } catch (const pqxx::sql_error& e) {
+                    if (e.sqlstate() != "2BP01") {
+                        throw;
+                    }
+                    blocked.push_back(o);
+                    reason = e.what();
+                }
             }
-        };
-        auto late = [](const std::string& k) {
-            return k == "index" || k == "sequence" || k == "schema" || k == "extension";
-        };
-        pass([&](const std::string& k) { return !late(k); });
-        pass([](const std::string& k) { return k == "index" || k == "sequence"; });
-        pass([](const std::string& k) { return k == "schema" || k == "extension"; });
+            if (blocked.size() == pending.size()) {
+                throw enmap::RefusedError(
+                    "cannot drop " + blocked.front().kind + " " + blocked.front().identity + " of run " +
+                        run + ": " + reason,
+                    "an object made outside the run depends on it: drop that object first, "
+                    "then run rollback postgres again (nothing was rolled back)");
+            }
+            pending = blocked;
+        }
 
         tx.exec("UPDATE enmap_migrate.modules m SET status = 'rolled_back' WHERE m.run_id = " + run +
                 module_filter);

@@ -126,7 +126,7 @@ RehearseReport rehearse(const RehearseOptions& options, replay::Events& events) 
     events.phase("validate");
     report.validation = replay::run_validate(source, options.database_url, options.decode);
     report.digests = run_table_digests(options.database_url, report.replay.run_id);
-    std::string all = report.snapshot_id + "\n" + report.replay.plan_digest + "\n";
+    std::string all = report.replay.plan_digest + "\n";
     for (const auto& [table, digest] : report.digests) {
         all += table + " " + digest + "\n";
     }
