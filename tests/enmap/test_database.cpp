@@ -98,7 +98,7 @@ TEST_CASE("database: rows come in bytewise key order, all of them, and the fixtu
         auto before = folder_state(dir);
         {
             enmap::Database db(dir / "enmap.sqlite");
-            CHECK(db.open_mode() == enmap::OpenMode::k_private_copy);  // the fixtures carry -wal and -shm
+            CHECK(db.open_mode() == enmap::OpenMode::k_immutable);  // the fixtures carry no -wal or -shm
             for (const auto& table : db.tables()) {
                 CAPTURE(table);
                 auto rows = read_all(db, table);
