@@ -250,8 +250,6 @@ void Database::open() {
 }
 
 void Database::list_tables() {
-    // A bounded page cache (32 MiB): key order walks the key index and looks each row up at random.
-    m_db->exec("PRAGMA cache_size = -32768");
     {
         SQLite::Statement encoding(*m_db, "PRAGMA encoding");
         if (encoding.executeStep() && encoding.getColumn(0).getString() != "UTF-8") {
