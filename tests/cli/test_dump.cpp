@@ -167,7 +167,7 @@ TEST_CASE("dump: --json makes the summary one JSON object on stderr, with encodi
     CHECK(summary["autonum"].contains("reminders"));
 }
 
-TEST_CASE("dump: a mixed-encoding table is detected per row and reported; --format forces one encoding") {
+TEST_CASE("dump: a mixed-encoding table is detected per row and reported, and --format forces one encoding") {
     test_support::TempDir tmp;
     fs::path db = tmp.path() / "enmap.sqlite";
     test_support::write_enmap_db(db, {{"points",

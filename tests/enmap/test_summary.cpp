@@ -118,7 +118,7 @@ TEST_CASE("summary: digests of every fixture are stable across runs and change w
 }
 
 TEST_CASE(
-    "summary: a mixed table reports both encodings; --format overrides detection; tables can be chosen") {
+    "summary: a mixed table reports both encodings, --format overrides detection, tables can be chosen") {
     test_support::TempDir tmp;
     fs::path path = tmp.path() / "enmap.sqlite";
     test_support::write_enmap_db(path, {{"points",
