@@ -65,12 +65,22 @@ TEST_CASE("decode json: numbers are written as JavaScript's Number#toString") {
     CHECK(canon("123456789012345", k_json) == "123456789012345");
     CHECK(canon("1e-400", k_json) == "0");
     CHECK(canon("0.30000000000000004", k_json) == "0.30000000000000004");
+    CHECK(canon("1.025", k_json) == "1.025");
+    CHECK(canon("100.50", k_json) == "100.5");
+    CHECK(canon("5.000", k_json) == "5");
+    CHECK(canon("0.1000", k_json) == "0.1");
+    CHECK(canon("-0.25", k_json) == "-0.25");
+    CHECK(canon("0.0000015", k_json) == "0.0000015");
+    CHECK(canon("0.00000015", k_json) == "1.5e-7");
+    CHECK(canon("123456789012.345", k_json) == "123456789012.345");
+    CHECK(canon("1234567890123.4567", k_json) == "1234567890123.4568");
+    CHECK(canon("0.000", k_json) == "0");
 }
 
 TEST_CASE("decode json: -0 becomes 0 and overflowing numbers become null, counted") {
-    auto d = decode_lenient("[-0,-0.0,-0e3,1e400,-1e400]", k_json);
-    CHECK(d.json == "[0,0,0,null,null]");
-    CHECK(d.counts.negative_zero == 3);
+    auto d = decode_lenient("[-0,-0.0,-0e3,1e400,-1e400,-0.000]", k_json);
+    CHECK(d.json == "[0,0,0,null,null,0]");
+    CHECK(d.counts.negative_zero == 4);
     CHECK(d.counts.non_finite == 2);
 }
 
