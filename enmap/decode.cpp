@@ -1,11 +1,13 @@
 #include "enmap/decode.hpp"
 
+#include <pthread.h>
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 
 #include "enmap/js_date.hpp"
 #include "enmap/js_number.hpp"
@@ -223,10 +225,17 @@ struct Workspace {
     bool busy = false;
 };
 
+/// Thrown inside the decoder when a value nests deeper than the caller's stack budget allows.
+struct NeedsBigStack {};
+
+/// Stack the recursion may use on the caller's thread; deeper values move to a thread of their own.
+constexpr std::size_t k_inline_stack_budget = 64 * 1024;
+
 class Transcoder {
 public:
     Transcoder(std::string_view text, const DecodeOptions& options, std::string& out,
-               std::vector<Violation>& violations, LossyCounts& counts, Workspace& work)
+               std::vector<Violation>& violations, LossyCounts& counts, Workspace& work,
+               std::size_t stack_budget, bool big_stack)
         : m_begin(text.data()),
           m_p(text.data()),
           m_end(text.data() + text.size()),
@@ -234,7 +243,10 @@ public:
           m_out(out, text.size()),
           m_violations(violations),
           m_counts(counts),
-          m_work(work) {
+          m_work(work),
+          m_stack_base(reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0))),
+          m_stack_budget(stack_budget),
+          m_big_stack(big_stack) {
         m_path.clear();
         m_entries.clear();
     }
@@ -283,9 +295,18 @@ private:
         fail(std::string("expected ") + what);
     }
 
+    /// Every level of nesting passes here: refuses nesting beyond max_depth, and never lets the
+    /// recursion outgrow its stack budget (on the caller's stack it asks for a larger stack instead).
     void check_depth(std::size_t depth) const {
         if (depth >= m_options.max_depth) {
             fail("nesting deeper than " + std::to_string(m_options.max_depth) + " levels");
+        }
+        const auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+        if (m_stack_base - here > m_stack_budget) [[unlikely]] {
+            if (!m_big_stack) {
+                throw NeedsBigStack{};
+            }
+            fail("nesting too deep for the decoder's stack (" + std::to_string(depth) + " levels)");
         }
     }
 
@@ -2024,6 +2045,9 @@ private:
     bool m_saw_js = false;
     KeyKind m_last_kind = KeyKind::k_other;
     Workspace& m_work;
+    std::uintptr_t m_stack_base;
+    std::size_t m_stack_budget;
+    bool m_big_stack;
     std::vector<PathSegment>& m_path = m_work.path;
     std::vector<Entry>& m_entries = m_work.entries;
     std::vector<char>& m_js_stack = m_work.js_stack;
@@ -2034,9 +2058,10 @@ private:
 };
 
 /// Runs one decode; on DecodeError leaves out, violations and counts as they were.
-std::size_t transcode(std::string_view text, Encoding encoding, const DecodeOptions& options,
-                      std::string& out, std::vector<Violation>& violations, LossyCounts& counts, bool whole,
-                      bool* saw_js = nullptr) {
+/// One decode on the current stack; on any error leaves out, violations and counts as they were.
+std::size_t transcode_here(std::string_view text, Encoding encoding, const DecodeOptions& options,
+                           std::string& out, std::vector<Violation>& violations, LossyCounts& counts,
+                           bool whole, bool* saw_js, std::size_t stack_budget, bool big_stack) {
     const std::size_t out_mark = out.size();
     const std::size_t violations_mark = violations.size();
     const LossyCounts saved_counts = counts;
@@ -2049,7 +2074,7 @@ std::size_t transcode(std::string_view text, Encoding encoding, const DecodeOpti
             Workspace& work;
             ~Release() { work.busy = false; }
         } release{work};
-        Transcoder transcoder(text, options, out, violations, counts, work);
+        Transcoder transcoder(text, options, out, violations, counts, work, stack_budget, big_stack);
         const std::size_t taken = transcoder.run(encoding);
         if (whole) {
             transcoder.expect_end();
@@ -2064,6 +2089,63 @@ std::size_t transcode(std::string_view text, Encoding encoding, const DecodeOpti
         counts = saved_counts;
         throw;
     }
+}
+
+/// Runs one decode. A value nesting deeper than the caller's stack budget is decoded again on a
+/// thread with a stack sized for max_depth, so deep input never overflows a stack.
+std::size_t transcode(std::string_view text, Encoding encoding, const DecodeOptions& options,
+                      std::string& out, std::vector<Violation>& violations, LossyCounts& counts, bool whole,
+                      bool* saw_js = nullptr) {
+    try {
+        return transcode_here(text, encoding, options, out, violations, counts, whole, saw_js,
+                              k_inline_stack_budget, false);
+    } catch (const NeedsBigStack&) {
+        // Decoded again below, on a bigger stack.
+    }
+    constexpr std::size_t k_margin = 1024 * 1024;
+    constexpr std::size_t k_per_level = 8 * 1024;
+    const std::size_t stack_size = std::min<std::size_t>(
+        std::max<std::size_t>(64ULL << 20, options.max_depth * k_per_level) + k_margin, 1ULL << 30);
+    struct Job {
+        std::string_view text;
+        Encoding encoding;
+        const DecodeOptions* options;
+        std::string* out;
+        std::vector<Violation>* violations;
+        LossyCounts* counts;
+        bool whole;
+        bool* saw_js;
+        std::size_t budget;
+        std::size_t taken = 0;
+        std::exception_ptr error;
+    } job{text, encoding, &options, &out, &violations, &counts, whole, saw_js, stack_size - k_margin, 0, {}};
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setstacksize(&attributes, stack_size);
+    pthread_t thread;
+    const int created = pthread_create(
+        &thread, &attributes,
+        [](void* argument) -> void* {
+            auto* j = static_cast<Job*>(argument);
+            try {
+                j->taken = transcode_here(j->text, j->encoding, *j->options, *j->out, *j->violations,
+                                          *j->counts, j->whole, j->saw_js, j->budget, true);
+            } catch (...) {
+                j->error = std::current_exception();
+            }
+            return nullptr;
+        },
+        &job);
+    pthread_attr_destroy(&attributes);
+    if (created != 0) {
+        throw DecodeError(
+            "value nests too deeply to decode here (no thread with a larger stack could be started)", 0);
+    }
+    pthread_join(thread, nullptr);
+    if (job.error) {
+        std::rethrow_exception(job.error);
+    }
+    return job.taken;
 }
 
 bool looks_like_envelope(std::string_view text) {
