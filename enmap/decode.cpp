@@ -228,6 +228,9 @@ struct Workspace {
 /// Thrown inside the decoder when a value nests deeper than the caller's stack budget allows.
 struct NeedsBigStack {};
 
+/// Most output room reserved up front: decode_value_prefix's text may be a whole export file.
+constexpr std::size_t k_max_reserve = 1 << 20;
+
 /// Stack the recursion may use on the caller's thread; deeper values move to a thread of their own.
 constexpr std::size_t k_inline_stack_budget = 64 * 1024;
 
@@ -240,7 +243,7 @@ public:
           m_p(text.data()),
           m_end(text.data() + text.size()),
           m_options(options),
-          m_out(out, text.size()),
+          m_out(out, std::min<std::size_t>(text.size(), k_max_reserve)),
           m_violations(violations),
           m_counts(counts),
           m_work(work),

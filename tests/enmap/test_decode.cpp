@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include "enmap/encode.hpp"
 #include "tests/enmap/decode_support.hpp"
 
 using decode_test::canon;
@@ -414,6 +415,48 @@ TEST_CASE("decode_value_prefix decodes the value at the start and says where it 
     CHECK(enmap::decode_value_prefix(R"({"t":1,"v":"x"}]})", k_bs, options, out, violations, counts) == 15);
     CHECK(out == "\"x\"");
     CHECK_THROWS_AS(decode_lenient("1 2", k_json), DecodeError);
+}
+
+TEST_CASE("decode_value_prefix walks many values in one long text") {
+    std::string text;
+    for (int i = 0; i < 20000; ++i) {
+        text += "{\"key\":\"k" + std::to_string(i) + "\",\"value\":new Set([" + std::to_string(i) + "])},";
+    }
+    text += "]";
+    std::string out;
+    std::vector<enmap::Violation> violations;
+    enmap::LossyCounts counts;
+    auto options = policies(InvalidTextPolicy::k_error, FunctionPolicy::k_error);
+    std::size_t at = 0;
+    for (int i = 0; i < 20000; ++i) {
+        at += enmap::decode_value_prefix(std::string_view(text).substr(at), k_sj, options, out, violations,
+                                         counts);
+        REQUIRE(text[at] == ',');
+        ++at;
+    }
+    CHECK(text.substr(at) == "]");
+    CHECK(out.size() > 20000 * 20);
+    CHECK(out.substr(0, 29) == R"({"key":"k0","value":[0]}{"key)");
+}
+
+TEST_CASE("decode: a mixed-encoding table decodes each row by its own encoding to the same JSON") {
+    std::mt19937_64 rng(7);
+    for (int i = 0; i < 200; ++i) {
+        std::mt19937_64 same = rng;
+        const enmap::JsValue value = enmap::bot_value(rng, k_sj);
+        const enmap::JsValue twin = enmap::bot_value(same, k_bs);
+        auto options = policies(InvalidTextPolicy::k_error, FunctionPolicy::k_error);
+        std::string out_5;
+        std::string out_6;
+        std::vector<enmap::Violation> violations;
+        enmap::LossyCounts counts;
+        const std::string text_5 = *enmap::encode(value, k_sj);
+        const std::string text_6 = *enmap::encode(twin, k_bs);
+        CHECK(enmap::decode_value_detect(text_5, options, out_5, violations, counts) != k_bs);
+        CHECK(enmap::decode_value_detect(text_6, options, out_6, violations, counts) == k_bs);
+        CHECK(out_5 == out_6);
+        CHECK(violations.empty());
+    }
 }
 
 TEST_CASE("decode: a failed decode leaves the output, violations and counts untouched") {
