@@ -115,7 +115,7 @@ const char* const k_functions[] = {
     "function* gen() { yield \"}\"; yield '{'; }",
     "foo(a) { return [a, function () { return ')'; }]; }",
     "(a, b = {k: [1, 2]}) => ({ sum: a + b.k[0] /* } */ })",
-    "s => s.split(',').map((p) => p.trim()) // trailing comment\n",
+    "s => s.split(',') /* , ) */ .map((p) => p.trim())",
     "function (x) {\n  // a comment with } and \"\n  return `t${x}${ {a: '}'}.a }`;\n}",
     "class Foo extends Bar { constructor(x) { super(x); this.x = x; } }",
     "async *items() { for (const i of [1, 2]) yield i => i; }",
