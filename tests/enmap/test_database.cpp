@@ -174,7 +174,8 @@ TEST_CASE("database: a WAL-mode file without -wal/-shm is opened immutable and g
     CHECK(folder_state(tmp.path()) == before);
 }
 
-TEST_CASE("database: a rollback-journal file is opened read-only and keeps its bytes; raw bytes survive") {
+TEST_CASE(
+    "database: a rollback-journal file is opened read-only and keeps its bytes, and raw bytes survive") {
     test_support::TempDir tmp;
     fs::path path = tmp.path() / "enmap.sqlite";
     test_support::write_enmap_db(path, {{"samples",
