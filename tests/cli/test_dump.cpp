@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "tests/enmap/enmap_builder.hpp"
+#include "enmap/sample.hpp"
 #include "tests/support.hpp"
 
 namespace fs = std::filesystem;
@@ -300,10 +301,10 @@ TEST_CASE("dump: the private copy of a database with a -wal is removed after suc
     std::vector<std::string> env = {"TMPDIR=" + private_tmp.string()};
 
     fs::path good = tmp.path() / "good";
-    fs::create_directories(good);
-    for (const char* file : {"enmap.sqlite", "enmap.sqlite-wal", "enmap.sqlite-shm"}) {
-        fs::copy_file(test_support::fixture("enmap-6.1") / file, good / file);
-    }
+    enmap::SampleOptions sample;
+    sample.scale = 2;
+    sample.wal = true;  // leaves enmap.sqlite-wal and -shm beside the file, as a killed bot does
+    enmap::write_sample_database(good, sample);
     auto ok = test_support::run_cli(
         {"--json", "dump", "--db", (good / "enmap.sqlite").string(), "--invalid-text=replace"}, env);
     CHECK(ok.status == 0);
