@@ -232,7 +232,7 @@ struct NeedsBigStack {};
 constexpr std::size_t k_max_reserve = 1 << 20;
 
 /// Stack the recursion may use on the caller's thread; deeper values move to a thread of their own.
-constexpr std::size_t k_inline_stack_budget = 64 * 1024;
+constexpr std::size_t k_inline_stack_budget = std::size_t{64} * 1024;
 
 class Transcoder {
 public:
@@ -2105,8 +2105,8 @@ std::size_t transcode(std::string_view text, Encoding encoding, const DecodeOpti
     } catch (const NeedsBigStack&) {
         // Decoded again below, on a bigger stack.
     }
-    constexpr std::size_t k_margin = 1024 * 1024;
-    constexpr std::size_t k_per_level = 8 * 1024;
+    constexpr std::size_t k_margin = std::size_t{1024} * 1024;
+    constexpr std::size_t k_per_level = std::size_t{8} * 1024;
     const std::size_t stack_size = std::min<std::size_t>(
         std::max<std::size_t>(64ULL << 20, options.max_depth * k_per_level) + k_margin, 1ULL << 30);
     struct Job {

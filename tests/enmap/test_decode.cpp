@@ -229,17 +229,30 @@ TEST_CASE("decode serialize-javascript: function sources under each --functions 
          "class A extends B { constructor(x) { super(x); } }"},
         {"undefined => 1", "undefined => 1"},
     };
-    for (const auto& [source, quoted] : functions) {
+    // Builds "<a><x><b><x><c><x><d>".
+    auto around = [](const std::string& x, const char* a, const char* b, const char* c, const char* d) {
+        std::string text = a;
+        text += x;
+        text += b;
+        text += x;
+        text += c;
+        text += x;
+        text += d;
+        return text;
+    };
+    for (const auto& function : functions) {
+        const std::string& source = function.first;
+        const std::string& quoted = function.second;
         CAPTURE(source);
         const std::string text =
-            "{\"f\":" + source + ",\"n\":1,\"a\":[" + source + "],\"m\":new Map([[\"k\"," + source + "]])}";
+            around(source, "{\"f\":", ",\"n\":1,\"a\":[", "],\"m\":new Map([[\"k\",", "]])}");
         auto dropped = decode(text, k_sj, policies(InvalidTextPolicy::k_error, FunctionPolicy::k_drop));
         CHECK(dropped.json == R"({"n":1,"a":[null],"m":{}})");
         CHECK(dropped.counts.functions_dropped == 3);
         CHECK(dropped.violations.empty());
         auto kept = decode(text, k_sj, policies(InvalidTextPolicy::k_error, FunctionPolicy::k_source));
-        CHECK(kept.json == "{\"f\":\"" + quoted + "\",\"n\":1,\"a\":[\"" + quoted + "\"],\"m\":{\"k\":\"" +
-                               quoted + "\"}}");
+        CHECK(kept.json ==
+              around(quoted, "{\"f\":\"", "\",\"n\":1,\"a\":[\"", "\"],\"m\":{\"k\":\"", "\"}}"));
         CHECK(kept.counts.functions_kept == 3);
         auto refused = decode(text, k_sj, policies(InvalidTextPolicy::k_error, FunctionPolicy::k_error));
         REQUIRE(refused.violations.size() == 3);
