@@ -335,6 +335,19 @@ private:
                     i += 4;
                     continue;
                 }
+                if (ok && cp >= 0xD800 && cp <= 0xDBFF && i + 10 < escaped.size() && escaped[i + 5] == '\\' &&
+                    escaped[i + 6] == 'u') {
+                    std::uint32_t low = 0;
+                    for (std::size_t j = 7; j <= 10; ++j) {
+                        const int h = hex_value(escaped[i + j]);
+                        low = h < 0 ? 0 : low * 16 + static_cast<std::uint32_t>(h);
+                    }
+                    if (low >= 0xDC00 && low <= 0xDFFF) {
+                        append_utf8(0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00), name);
+                        i += 10;
+                        continue;
+                    }
+                }
                 name += "\\u";
                 continue;
             }

@@ -388,6 +388,9 @@ TEST_CASE("decode: paths quote member names that are not identifiers") {
     auto d = decode(R"({"a b":{"c":["\u0000"]},"$ok_1":"\u0000","1x":"\u0000","q\"":"\u0000"})", k_json,
                     policies(InvalidTextPolicy::k_error, FunctionPolicy::k_error));
     CHECK(paths(d) == std::vector<std::string>{"$[\"a b\"].c[0]", "$.$ok_1", "$[\"1x\"]", "$[\"q\\\"\"]"});
+    auto escaped = decode(R"({"\ud83c\udf89\u00e9":"\u0000"})", k_json,
+                          policies(InvalidTextPolicy::k_error, FunctionPolicy::k_error));
+    CHECK(paths(escaped) == std::vector<std::string>{"$[\"\xF0\x9F\x8E\x89\xC3\xA9\"]"});
 }
 
 TEST_CASE("decode_key applies the text policy to keys") {
