@@ -190,6 +190,34 @@ private:
     char* m_data;
 };
 
+/// `text` with each invalid UTF-8 sequence replaced by U+FFFD, so that paths and details built
+/// from raw member names or cut source text are always printable (and serializable) text.
+std::string valid_utf8(std::string text) {
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const auto* end = p + text.size();
+    while (p < end && *p < 0x80) {
+        ++p;
+    }
+    if (p == end) {
+        return text;
+    }
+    std::string result(text.data(), static_cast<std::size_t>(reinterpret_cast<const char*>(p) - text.data()));
+    while (p < end) {
+        if (*p < 0x80) {
+            result += static_cast<char>(*p++);
+            continue;
+        }
+        auto [length, valid] = utf8_sequence(p, end);
+        if (valid) {
+            result.append(reinterpret_cast<const char*>(p), length);
+        } else {
+            result += k_replacement;
+        }
+        p += length;
+    }
+    return result;
+}
+
 /// What a value parse produced: a value, or nothing (undefined or an omitted function).
 enum class Emitted : std::uint8_t { k_value, k_undefined, k_function };
 
@@ -432,7 +460,7 @@ private:
                 }
             }
         }
-        return path;
+        return valid_utf8(std::move(path));
     }
 
     /// Applies --invalid-text to one bad code unit or byte run and writes U+FFFD in its place.
@@ -1429,8 +1457,9 @@ private:
                         c = ' ';
                     }
                 }
-                m_violations.push_back({Violation::Kind::k_function, current_path(),
-                                        "function source `" + snippet + (end - start > 40 ? "...`" : "`")});
+                m_violations.push_back(
+                    {Violation::Kind::k_function, current_path(),
+                     valid_utf8("function source `" + snippet + (end - start > 40 ? "...`" : "`"))});
                 return Emitted::k_function;
             }
             case FunctionPolicy::k_drop:

@@ -390,6 +390,14 @@ TEST_CASE("decode: paths quote member names that are not identifiers") {
     CHECK(paths(d) == std::vector<std::string>{"$[\"a b\"].c[0]", "$.$ok_1", "$[\"1x\"]", "$[\"q\\\"\"]"});
     auto escaped = decode(R"({"\ud83c\udf89\u00e9":"\u0000"})", k_json,
                           policies(InvalidTextPolicy::k_error, FunctionPolicy::k_error));
+    // Raw member names with invalid UTF-8, and function sources cut inside a character, give valid text.
+    auto raw = decode("{\"a\xFF\":\"\\u0000\",\"f\":x => '" + std::string(33, 'y') + "\xC3\xA9'}", k_sj,
+                      policies(InvalidTextPolicy::k_replace, FunctionPolicy::k_error));
+    REQUIRE(raw.violations.size() == 1);
+    CHECK(raw.violations[0].detail.find("\xEF\xBF\xBD...`") != std::string::npos);
+    auto raw_key = decode("{\"a\xFF\":\"\\u0000\"}", k_json,
+                          policies(InvalidTextPolicy::k_error, FunctionPolicy::k_error));
+    CHECK(paths(raw_key) == std::vector<std::string>{"$[\"a\xEF\xBF\xBD\"]", "$[\"a\xEF\xBF\xBD\"]"});
     CHECK(paths(escaped) == std::vector<std::string>{"$[\"\xF0\x9F\x8E\x89\xC3\xA9\"]"});
 }
 
