@@ -190,6 +190,34 @@ private:
     char* m_data;
 };
 
+/// `text` with each invalid UTF-8 sequence replaced by U+FFFD, so that paths and details built
+/// from raw member names or cut source text are always printable (and serializable) text.
+std::string valid_utf8(std::string text) {
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const auto* end = p + text.size();
+    while (p < end && *p < 0x80) {
+        ++p;
+    }
+    if (p == end) {
+        return text;
+    }
+    std::string result(text.data(), static_cast<std::size_t>(reinterpret_cast<const char*>(p) - text.data()));
+    while (p < end) {
+        if (*p < 0x80) {
+            result += static_cast<char>(*p++);
+            continue;
+        }
+        auto [length, valid] = utf8_sequence(p, end);
+        if (valid) {
+            result.append(reinterpret_cast<const char*>(p), length);
+        } else {
+            result += k_replacement;
+        }
+        p += length;
+    }
+    return result;
+}
+
 /// What a value parse produced: a value, or nothing (undefined or an omitted function).
 enum class Emitted : std::uint8_t { k_value, k_undefined, k_function };
 
@@ -232,7 +260,7 @@ struct NeedsBigStack {};
 constexpr std::size_t k_max_reserve = 1 << 20;
 
 /// Stack the recursion may use on the caller's thread; deeper values move to a thread of their own.
-constexpr std::size_t k_inline_stack_budget = 64 * 1024;
+constexpr std::size_t k_inline_stack_budget = std::size_t{64} * 1024;
 
 class Transcoder {
 public:
@@ -335,6 +363,19 @@ private:
                     i += 4;
                     continue;
                 }
+                if (ok && cp >= 0xD800 && cp <= 0xDBFF && i + 10 < escaped.size() && escaped[i + 5] == '\\' &&
+                    escaped[i + 6] == 'u') {
+                    std::uint32_t low = 0;
+                    for (std::size_t j = 7; j <= 10; ++j) {
+                        const int h = hex_value(escaped[i + j]);
+                        low = h < 0 ? 0 : low * 16 + static_cast<std::uint32_t>(h);
+                    }
+                    if (low >= 0xDC00 && low <= 0xDFFF) {
+                        append_utf8(0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00), name);
+                        i += 10;
+                        continue;
+                    }
+                }
                 name += "\\u";
                 continue;
             }
@@ -419,7 +460,7 @@ private:
                 }
             }
         }
-        return path;
+        return valid_utf8(std::move(path));
     }
 
     /// Applies --invalid-text to one bad code unit or byte run and writes U+FFFD in its place.
@@ -1416,8 +1457,9 @@ private:
                         c = ' ';
                     }
                 }
-                m_violations.push_back({Violation::Kind::k_function, current_path(),
-                                        "function source `" + snippet + (end - start > 40 ? "...`" : "`")});
+                m_violations.push_back(
+                    {Violation::Kind::k_function, current_path(),
+                     valid_utf8("function source `" + snippet + (end - start > 40 ? "...`" : "`"))});
                 return Emitted::k_function;
             }
             case FunctionPolicy::k_drop:
@@ -2105,8 +2147,8 @@ std::size_t transcode(std::string_view text, Encoding encoding, const DecodeOpti
     } catch (const NeedsBigStack&) {
         // Decoded again below, on a bigger stack.
     }
-    constexpr std::size_t k_margin = 1024 * 1024;
-    constexpr std::size_t k_per_level = 8 * 1024;
+    constexpr std::size_t k_margin = std::size_t{1024} * 1024;
+    constexpr std::size_t k_per_level = std::size_t{8} * 1024;
     const std::size_t stack_size = std::min<std::size_t>(
         std::max<std::size_t>(64ULL << 20, options.max_depth * k_per_level) + k_margin, 1ULL << 30);
     struct Job {

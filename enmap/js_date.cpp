@@ -171,8 +171,7 @@ bool parse_js_date(std::string_view t, std::int64_t& result) {
 std::size_t format_iso_date(std::int64_t ms, char* buffer) {
     std::string out;
     append_iso_date(ms, out);
-    std::memcpy(buffer, out.data(), out.size());
-    return out.size();
+    return out.copy(buffer, out.size());
 }
 
 void append_iso_date(std::int64_t ms, std::string& out) {

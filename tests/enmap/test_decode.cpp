@@ -229,17 +229,30 @@ TEST_CASE("decode serialize-javascript: function sources under each --functions 
          "class A extends B { constructor(x) { super(x); } }"},
         {"undefined => 1", "undefined => 1"},
     };
-    for (const auto& [source, quoted] : functions) {
+    // Builds "<a><x><b><x><c><x><d>".
+    auto around = [](const std::string& x, const char* a, const char* b, const char* c, const char* d) {
+        std::string text = a;
+        text += x;
+        text += b;
+        text += x;
+        text += c;
+        text += x;
+        text += d;
+        return text;
+    };
+    for (const auto& function : functions) {
+        const std::string& source = function.first;
+        const std::string& quoted = function.second;
         CAPTURE(source);
         const std::string text =
-            "{\"f\":" + source + ",\"n\":1,\"a\":[" + source + "],\"m\":new Map([[\"k\"," + source + "]])}";
+            around(source, "{\"f\":", ",\"n\":1,\"a\":[", "],\"m\":new Map([[\"k\",", "]])}");
         auto dropped = decode(text, k_sj, policies(InvalidTextPolicy::k_error, FunctionPolicy::k_drop));
         CHECK(dropped.json == R"({"n":1,"a":[null],"m":{}})");
         CHECK(dropped.counts.functions_dropped == 3);
         CHECK(dropped.violations.empty());
         auto kept = decode(text, k_sj, policies(InvalidTextPolicy::k_error, FunctionPolicy::k_source));
-        CHECK(kept.json == "{\"f\":\"" + quoted + "\",\"n\":1,\"a\":[\"" + quoted + "\"],\"m\":{\"k\":\"" +
-                               quoted + "\"}}");
+        CHECK(kept.json ==
+              around(quoted, "{\"f\":\"", "\",\"n\":1,\"a\":[\"", "\"],\"m\":{\"k\":\"", "\"}}"));
         CHECK(kept.counts.functions_kept == 3);
         auto refused = decode(text, k_sj, policies(InvalidTextPolicy::k_error, FunctionPolicy::k_error));
         REQUIRE(refused.violations.size() == 3);
@@ -375,6 +388,17 @@ TEST_CASE("decode: paths quote member names that are not identifiers") {
     auto d = decode(R"({"a b":{"c":["\u0000"]},"$ok_1":"\u0000","1x":"\u0000","q\"":"\u0000"})", k_json,
                     policies(InvalidTextPolicy::k_error, FunctionPolicy::k_error));
     CHECK(paths(d) == std::vector<std::string>{"$[\"a b\"].c[0]", "$.$ok_1", "$[\"1x\"]", "$[\"q\\\"\"]"});
+    auto escaped = decode(R"({"\ud83c\udf89\u00e9":"\u0000"})", k_json,
+                          policies(InvalidTextPolicy::k_error, FunctionPolicy::k_error));
+    // Raw member names with invalid UTF-8, and function sources cut inside a character, give valid text.
+    auto raw = decode("{\"a\xFF\":\"\\u0000\",\"f\":x => '" + std::string(33, 'y') + "\xC3\xA9'}", k_sj,
+                      policies(InvalidTextPolicy::k_replace, FunctionPolicy::k_error));
+    REQUIRE(raw.violations.size() == 1);
+    CHECK(raw.violations[0].detail.find("\xEF\xBF\xBD...`") != std::string::npos);
+    auto raw_key = decode("{\"a\xFF\":\"\\u0000\"}", k_json,
+                          policies(InvalidTextPolicy::k_error, FunctionPolicy::k_error));
+    CHECK(paths(raw_key) == std::vector<std::string>{"$[\"a\xEF\xBF\xBD\"]", "$[\"a\xEF\xBF\xBD\"]"});
+    CHECK(paths(escaped) == std::vector<std::string>{"$[\"\xF0\x9F\x8E\x89\xC3\xA9\"]"});
 }
 
 TEST_CASE("decode_key applies the text policy to keys") {

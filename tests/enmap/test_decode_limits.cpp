@@ -73,7 +73,7 @@ TEST_CASE("decode limits: deep values decode from a thread with a small stack") 
     } job;
     pthread_attr_t attributes;
     pthread_attr_init(&attributes);
-    pthread_attr_setstacksize(&attributes, 256 * 1024);
+    pthread_attr_setstacksize(&attributes, std::size_t{256} * 1024);
     pthread_t thread;
     REQUIRE(pthread_create(
                 &thread, &attributes,
@@ -107,7 +107,9 @@ TEST_CASE("decode limits: truncated text throws DecodeError at every byte offset
         {Encoding::k_better_serialize,
          R"({"t":0,"v":{"a":{"t":10,"v":[["k",{"t":11,"v":[{"t":2,"v":"NaN"},{"t":8,"v":"5"}]}]]},"r":{"t":9,"v":{"s":"x","f":"g"}},"d":{"t":6,"v":"2024-02-29T23:59:59.999Z"},"n":{"t":5},"u":{"t":7},"s":{"t":1,"v":"\u0000"}}})"},
     };
-    for (const auto& [encoding, text] : values) {
+    for (const auto& value : values) {
+        const Encoding encoding = value.first;
+        const std::string& text = value.second;
         CAPTURE(text);
         REQUIRE_NOTHROW(decode_test::decode_lenient(text, encoding));
         for (std::size_t length = 0; length < text.size(); ++length) {
