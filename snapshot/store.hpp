@@ -105,6 +105,9 @@ public:
     [[nodiscard]] bool has_chunk(const Hash& id) const { return m_chunks.count(id) != 0; }
     /// Reads, decompresses and checks one chunk; throws StoreError naming it and its pack.
     [[nodiscard]] std::string read_chunk(const Hash& id) const;
+    /// Reads, decompresses and checks `count` chunks and returns their bytes concatenated; chunks
+    /// stored next to each other are read with one pread. Throws StoreError naming a bad chunk.
+    [[nodiscard]] std::string read_chunks(const Hash* ids, std::size_t count) const;
     /// Reads one chunk's entry as stored (header and payload) and checks it; throws StoreError.
     [[nodiscard]] std::string read_entry(const Hash& id, EntryHeader& header) const;
     /// Every chunk the index knows.
