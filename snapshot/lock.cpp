@@ -95,6 +95,12 @@ bool StoreLock::try_upgrade() {
         return true;
     }
     if (::flock(m_fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        // Linux drops the shared lock when a conversion fails: take it again.
+        if (::flock(m_fd.get(), LOCK_SH | LOCK_NB) != 0) {
+            throw enmap::RefusedError(
+                "lost the lock on " + m_store.string() + " to " + describe_lock_holders(m_store),
+                "run the command again once the other one finishes");
+        }
         return false;
     }
     m_mode = Mode::k_exclusive;
