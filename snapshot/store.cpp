@@ -427,8 +427,6 @@ struct PackWriter::OpenPack {
 PackWriter::PackWriter(Store& store, bool skip_known, std::uint64_t pack_target)
     : m_store(store), m_skip_known(skip_known), m_pack_target(pack_target) {}
 
-PackWriter::~PackWriter() = default;
-
 bool PackWriter::contains(const Hash& id) const {
     return (m_skip_known && m_store.has_chunk(id)) || m_added.count(id) != 0;
 }
@@ -483,23 +481,45 @@ void PackWriter::close_pack() {
         return;
     }
     Hash pack = m_open->hash.finish();
-    m_open->file.commit(m_store.pack_path(pack));
+    // fsync and rename on another thread, so the disk works while the next pack is compressed.
+    wait_for_commits(1);
+    std::shared_ptr<OpenPack> open(std::move(m_open));
+    fs::path final_path = m_store.pack_path(pack);
+    m_commits.push_back(
+        std::async(std::launch::async, [open, final_path] { open->file.commit(final_path); }));
     auto number = static_cast<std::uint32_t>(m_done.packs.size());
     m_done.packs.push_back(pack);
     for (auto& entry : m_open->entries) {
         entry.location.pack = number;
         m_done.entries.push_back(entry);
     }
-    m_open.reset();
+}
+
+void PackWriter::wait_for_commits(std::size_t keep) {
+    while (m_commits.size() > keep) {
+        auto commit = std::move(m_commits.front());
+        m_commits.pop_front();
+        commit.get();
+    }
+}
+
+PackWriter::~PackWriter() {
+    for (auto& commit : m_commits) {
+        if (commit.valid()) {
+            commit.wait();
+        }
+    }
 }
 
 IndexFile PackWriter::flush() {
     close_pack();
+    wait_for_commits(0);
     return m_done;
 }
 
 void PackWriter::finish() {
     close_pack();
+    wait_for_commits(0);
     if (m_done.entries.empty()) {
         return;
     }

@@ -3,7 +3,9 @@
 // a lock (docs/design.md). A Store object holds the lock for its lifetime and the in-memory index.
 
 #include <cstdint>
+#include <deque>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -193,11 +195,13 @@ public:
 
 private:
     void close_pack();
+    void wait_for_commits(std::size_t keep);
     Store& m_store;
     bool m_skip_known;
     std::uint64_t m_pack_target;
     struct OpenPack;
     std::unique_ptr<OpenPack> m_open;
+    std::deque<std::future<void>> m_commits;  // packs being fsynced and renamed in the background
     IndexFile m_done;
     std::unordered_map<Hash, bool, HashHasher> m_added;
     std::uint64_t m_bytes_stored = 0;
