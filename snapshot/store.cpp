@@ -483,16 +483,16 @@ void PackWriter::close_pack() {
     Hash pack = m_open->hash.finish();
     // fsync and rename on another thread, so the disk works while the next pack is compressed.
     wait_for_commits(1);
-    std::shared_ptr<OpenPack> open(std::move(m_open));
-    fs::path final_path = m_store.pack_path(pack);
-    m_commits.push_back(
-        std::async(std::launch::async, [open, final_path] { open->file.commit(final_path); }));
     auto number = static_cast<std::uint32_t>(m_done.packs.size());
     m_done.packs.push_back(pack);
     for (auto& entry : m_open->entries) {
         entry.location.pack = number;
         m_done.entries.push_back(entry);
     }
+    std::shared_ptr<OpenPack> open(std::move(m_open));
+    fs::path final_path = m_store.pack_path(pack);
+    m_commits.push_back(
+        std::async(std::launch::async, [open, final_path] { open->file.commit(final_path); }));
 }
 
 void PackWriter::wait_for_commits(std::size_t keep) {
