@@ -40,7 +40,18 @@ int run_snapshot_show(const ShowOptions& options, const GlobalOptions& globals) 
     if (manifest["tables"].is_object()) {
         std::cout << "tables:\n";
         for (const auto& [name, summary] : manifest["tables"].items()) {
-            std::cout << "  " << name << "  " << summary.dump() << "\n";
+            if (summary.contains("sha256")) {
+                std::string encodings;
+                nlohmann::json counts = summary.value("encodings", nlohmann::json::object());
+                for (const auto& [encoding, rows] : counts.items()) {
+                    encodings += (encodings.empty() ? "" : ", ") + encoding + " " + rows.dump();
+                }
+                std::cout << "  " << name << "  " << summary.value("rows", 0) << " rows  "
+                          << (encodings.empty() ? "empty" : encodings) << "  sha256 "
+                          << summary["sha256"].get<std::string>().substr(0, 16) << "...\n";
+            } else {
+                std::cout << "  " << name << "  " << summary.dump() << "\n";
+            }
         }
     }
     return 0;

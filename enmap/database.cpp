@@ -161,11 +161,12 @@ Database::Database(const fs::path& path) : m_path(path) {
     }
 }
 
-Database::~Database() {
-    m_db.reset();
-    if (!m_private_dir.empty()) {
+Database::~Database() = default;
+
+Database::PrivateFolder::~PrivateFolder() {
+    if (!path.empty()) {
         std::error_code ec;
-        fs::remove_all(m_private_dir, ec);
+        fs::remove_all(path, ec);
     }
 }
 
@@ -212,8 +213,8 @@ void Database::open() {
                                      fs::temp_directory_path().string() + ": " + std::strerror(errno),
                                  "set TMPDIR to a writable folder with room for a copy of the database");
             }
-            m_private_dir = pattern;
-            fs::path copy = m_private_dir / "enmap.sqlite";
+            m_private_dir.path = pattern;
+            fs::path copy = m_private_dir.path / "enmap.sqlite";
             auto copy_one = [&](const fs::path& from, const fs::path& to) {
                 std::error_code copy_ec;
                 fs::copy_file(from, to, copy_ec);
@@ -250,8 +251,6 @@ void Database::open() {
 }
 
 void Database::list_tables() {
-    // A bounded page cache (32 MiB): key order walks the key index and looks each row up at random.
-    m_db->exec("PRAGMA cache_size = -32768");
     {
         SQLite::Statement encoding(*m_db, "PRAGMA encoding");
         if (encoding.executeStep() && encoding.getColumn(0).getString() != "UTF-8") {

@@ -64,8 +64,18 @@ private:
     void list_tables();
     void check_table(const std::string& table) const;
 
+    // The private folder of a copy, removed with everything in it when the Database goes (even
+    // when its constructor throws); declared before m_db so the connection closes first.
+    struct PrivateFolder {
+        std::filesystem::path path;
+        PrivateFolder() = default;
+        PrivateFolder(const PrivateFolder&) = delete;
+        PrivateFolder& operator=(const PrivateFolder&) = delete;
+        ~PrivateFolder();
+    };
+
     std::filesystem::path m_path;
-    std::filesystem::path m_private_dir;  // non-empty when m_mode is k_private_copy
+    PrivateFolder m_private_dir;  // set when m_mode is k_private_copy
     OpenMode m_mode = OpenMode::k_read_only;
     std::unique_ptr<SQLite::Database> m_db;
     std::vector<std::string> m_tables;

@@ -1,12 +1,13 @@
 #include "enmap/decode.hpp"
 
+#include <pthread.h>
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <unordered_set>
+#include <exception>
 
 #include "enmap/js_date.hpp"
 #include "enmap/js_number.hpp"
@@ -53,7 +54,8 @@ int hex_value(char c) {
     return -1;
 }
 
-void append_utf8(std::uint32_t cp, std::string& out) {
+template <typename Out>
+void append_utf8(std::uint32_t cp, Out& out) {
     if (cp < 0x80) {
         out += static_cast<char>(cp);
     } else if (cp < 0x800) {
@@ -72,7 +74,8 @@ void append_utf8(std::uint32_t cp, std::string& out) {
 }
 
 /// JSON.stringify's escape of a control character below 0x20.
-void append_control_escape(unsigned char c, std::string& out) {
+template <typename Out>
+void append_control_escape(unsigned char c, Out& out) {
     switch (c) {
         case '\b':
             out += "\\b";
@@ -135,6 +138,86 @@ std::pair<std::size_t, bool> utf8_sequence(const unsigned char* p, const unsigne
     return {need + 1, true};
 }
 
+/// The output of one decode: appends into the caller's std::string through a raw cursor, so
+/// the hot path appends without std::string's per-call bookkeeping. The destructor trims the
+/// string to what was written.
+class Sink {
+public:
+    Sink(std::string& s, std::size_t expected) : m_s(s), m_length(s.size()) {
+        m_s.resize(m_length + expected + 64);
+        m_data = m_s.data();
+    }
+    ~Sink() { m_s.resize(m_length); }
+    Sink(const Sink&) = delete;
+    Sink& operator=(const Sink&) = delete;
+
+    [[nodiscard]] std::size_t size() const { return m_length; }
+    [[nodiscard]] const char* data() const { return m_data; }
+    /// Truncates to `length` (never longer than what was written).
+    void resize(std::size_t length) { m_length = length; }
+    [[gnu::always_inline]] void operator+=(char c) {
+        if (m_length == m_s.size()) [[unlikely]] {
+            grow(1);
+        }
+        m_data[m_length++] = c;
+    }
+    [[gnu::always_inline]] void append(const char* p, std::size_t n) {
+        if (n > m_s.size() - m_length) [[unlikely]] {
+            grow(n);
+        }
+        std::memcpy(m_data + m_length, p, n);
+        m_length += n;
+    }
+    [[gnu::always_inline]] void operator+=(std::string_view text) { append(text.data(), text.size()); }
+    void append(std::string_view text) { append(text.data(), text.size()); }
+    /// Makes room for n more bytes and returns where they go; commit() says how many were used.
+    char* reserve(std::size_t n) {
+        if (n > m_s.size() - m_length) [[unlikely]] {
+            grow(n);
+        }
+        return m_data + m_length;
+    }
+    void commit(std::size_t n) { m_length += n; }
+
+private:
+    void grow(std::size_t n) {
+        m_s.resize(std::max(m_s.size() * 2, m_length + n + 64));
+        m_data = m_s.data();
+    }
+
+    std::string& m_s;
+    std::size_t m_length;
+    char* m_data;
+};
+
+/// `text` with each invalid UTF-8 sequence replaced by U+FFFD, so that paths and details built
+/// from raw member names or cut source text are always printable (and serializable) text.
+std::string valid_utf8(std::string text) {
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const auto* end = p + text.size();
+    while (p < end && *p < 0x80) {
+        ++p;
+    }
+    if (p == end) {
+        return text;
+    }
+    std::string result(text.data(), static_cast<std::size_t>(reinterpret_cast<const char*>(p) - text.data()));
+    while (p < end) {
+        if (*p < 0x80) {
+            result += static_cast<char>(*p++);
+            continue;
+        }
+        auto [length, valid] = utf8_sequence(p, end);
+        if (valid) {
+            result.append(reinterpret_cast<const char*>(p), length);
+        } else {
+            result += k_replacement;
+        }
+        p += length;
+    }
+    return result;
+}
+
 /// What a value parse produced: a value, or nothing (undefined or an omitted function).
 enum class Emitted : std::uint8_t { k_value, k_undefined, k_function };
 
@@ -158,17 +241,46 @@ struct Entry {
     bool omitted;
 };
 
+/// The buffers one decode needs, kept per thread so that decoding many values allocates nothing.
+struct Workspace {
+    std::vector<PathSegment> path;
+    std::vector<Entry> entries;
+    std::vector<char> js_stack;
+    std::string scratch;
+    std::string scratch_date;
+    std::string regexp_source;
+    std::string regexp_flags;
+    bool busy = false;
+};
+
+/// Thrown inside the decoder when a value nests deeper than the caller's stack budget allows.
+struct NeedsBigStack {};
+
+/// Most output room reserved up front: decode_value_prefix's text may be a whole export file.
+constexpr std::size_t k_max_reserve = 1 << 20;
+
+/// Stack the recursion may use on the caller's thread; deeper values move to a thread of their own.
+constexpr std::size_t k_inline_stack_budget = std::size_t{64} * 1024;
+
 class Transcoder {
 public:
     Transcoder(std::string_view text, const DecodeOptions& options, std::string& out,
-               std::vector<Violation>& violations, LossyCounts& counts)
+               std::vector<Violation>& violations, LossyCounts& counts, Workspace& work,
+               std::size_t stack_budget, bool big_stack)
         : m_begin(text.data()),
           m_p(text.data()),
           m_end(text.data() + text.size()),
           m_options(options),
-          m_out(out),
+          m_out(out, std::min<std::size_t>(text.size(), k_max_reserve)),
           m_violations(violations),
-          m_counts(counts) {}
+          m_counts(counts),
+          m_work(work),
+          m_stack_base(reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0))),
+          m_stack_budget(stack_budget),
+          m_big_stack(big_stack) {
+        m_path.clear();
+        m_entries.clear();
+    }
 
     /// Decodes the one value at the start; returns the bytes it took (leading whitespace included).
     std::size_t run(Encoding encoding) {
@@ -214,9 +326,18 @@ private:
         fail(std::string("expected ") + what);
     }
 
+    /// Every level of nesting passes here: refuses nesting beyond max_depth, and never lets the
+    /// recursion outgrow its stack budget (on the caller's stack it asks for a larger stack instead).
     void check_depth(std::size_t depth) const {
         if (depth >= m_options.max_depth) {
             fail("nesting deeper than " + std::to_string(m_options.max_depth) + " levels");
+        }
+        const auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+        if (m_stack_base - here > m_stack_budget) [[unlikely]] {
+            if (!m_big_stack) {
+                throw NeedsBigStack{};
+            }
+            fail("nesting too deep for the decoder's stack (" + std::to_string(depth) + " levels)");
         }
     }
 
@@ -241,6 +362,19 @@ private:
                     append_utf8(cp, name);
                     i += 4;
                     continue;
+                }
+                if (ok && cp >= 0xD800 && cp <= 0xDBFF && i + 10 < escaped.size() && escaped[i + 5] == '\\' &&
+                    escaped[i + 6] == 'u') {
+                    std::uint32_t low = 0;
+                    for (std::size_t j = 7; j <= 10; ++j) {
+                        const int h = hex_value(escaped[i + j]);
+                        low = h < 0 ? 0 : low * 16 + static_cast<std::uint32_t>(h);
+                    }
+                    if (low >= 0xDC00 && low <= 0xDFFF) {
+                        append_utf8(0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00), name);
+                        i += 10;
+                        continue;
+                    }
                 }
                 name += "\\u";
                 continue;
@@ -326,11 +460,12 @@ private:
                 }
             }
         }
-        return path;
+        return valid_utf8(std::move(path));
     }
 
     /// Applies --invalid-text to one bad code unit or byte run and writes U+FFFD in its place.
-    void invalid_text(std::string& out, const std::string& detail) {
+    template <typename Out>
+    void invalid_text(Out& out, const std::string& detail) {
         out += k_replacement;
         if (m_options.invalid_text == InvalidTextPolicy::k_replace) {
             ++m_counts.text_replaced;
@@ -350,13 +485,17 @@ private:
 
     // ---- lexical helpers -----------------------------------------------------------------
 
-    void skip_ws() {
+    [[gnu::always_inline]] void skip_ws() {
         while (m_p < m_end && (*m_p == ' ' || *m_p == '\n' || *m_p == '\r' || *m_p == '\t')) {
             ++m_p;
         }
     }
 
-    void expect(char c, const char* what) {
+    [[gnu::always_inline]] void expect(char c, const char* what) {
+        if (m_p < m_end && *m_p == c) [[likely]] {
+            ++m_p;
+            return;
+        }
         skip_ws();
         if (m_p >= m_end || *m_p != c) {
             fail_expected(what);
@@ -364,7 +503,7 @@ private:
         ++m_p;
     }
 
-    bool consume_word(std::string_view word) {
+    [[gnu::always_inline]] bool consume_word(std::string_view word) {
         if (static_cast<std::size_t>(m_end - m_p) < word.size() ||
             std::memcmp(m_p, word.data(), word.size()) != 0) {
             return false;
@@ -388,10 +527,27 @@ private:
 
     /// Parses a JSON string at m_p (which is at its opening quote) and appends its canonical
     /// contents, without quotes, to `out`.
-    void string_contents(std::string& out) {
+    template <typename Out>
+    void string_contents(Out& out) {
         ++m_p;
         for (;;) {
             const char* start = m_p;
+            // Eight bytes at a time while none is '"', '\\', a control character or non-ASCII.
+            constexpr std::uint64_t k_ones = 0x0101010101010101ULL;
+            constexpr std::uint64_t k_highs = 0x8080808080808080ULL;
+            while (m_end - m_p >= 8) {
+                std::uint64_t word = 0;
+                std::memcpy(&word, m_p, 8);
+                const std::uint64_t quotes = word ^ (k_ones * '"');
+                const std::uint64_t backslashes = word ^ (k_ones * '\\');
+                const std::uint64_t special = ((quotes - k_ones) & ~quotes) |
+                                              ((backslashes - k_ones) & ~backslashes) |
+                                              ((word - k_ones * 0x20) & ~word) | word;
+                if ((special & k_highs) != 0) {
+                    break;
+                }
+                m_p += 8;
+            }
             while (m_p < m_end && k_plain[static_cast<unsigned char>(*m_p)]) {
                 ++m_p;
             }
@@ -414,7 +570,8 @@ private:
         }
     }
 
-    void utf8_run(std::string& out) {
+    template <typename Out>
+    void utf8_run(Out& out) {
         const auto* p = reinterpret_cast<const unsigned char*>(m_p);
         const auto* end = reinterpret_cast<const unsigned char*>(m_end);
         const auto* start = p;
@@ -452,7 +609,8 @@ private:
         return unit;
     }
 
-    void escape(std::string& out) {
+    template <typename Out>
+    void escape(Out& out) {
         if (m_end - m_p < 2) {
             fail("truncated value: incomplete escape");
         }
@@ -609,6 +767,9 @@ private:
             plain = false;
         }
         const std::size_t int_digits = static_cast<std::size_t>(int_end - s) - (*s == '-' ? 1 : 0);
+        if (!plain && decimal_fast_path(s, int_end, int_digits)) {
+            return;
+        }
         if (plain && int_digits <= 15) {
             if (*s == '-' && int_end - s == 2 && s[1] == '0') {
                 m_out += '0';
@@ -628,6 +789,48 @@ private:
         emit_double(value);
     }
 
+    /// A decimal without exponent and with at most 15 significant digits is its own shortest
+    /// round-trip form (DBL_DIG is 15): write it with the fraction's trailing zeros removed,
+    /// unless JavaScript would use exponent form (below 1e-6). False when it does not apply.
+    bool decimal_fast_path(const char* s, const char* int_end, std::size_t int_digits) {
+        if (*int_end != '.' || m_p - int_end > 17) {
+            return false;  // has an exponent (the fraction ends before m_p) or is long
+        }
+        const char* frac = int_end + 1;
+        const char* frac_end = m_p;
+        if (std::find_if(frac, frac_end, [](char c) { return !is_digit(c); }) != frac_end) {
+            return false;
+        }
+        while (frac_end > frac && frac_end[-1] == '0') {
+            --frac_end;
+        }
+        const bool zero_int = int_digits == 1 && int_end[-1] == '0';
+        std::size_t significant = zero_int ? 0 : int_digits;
+        const char* first = frac;
+        if (zero_int) {
+            while (first < frac_end && *first == '0') {
+                ++first;
+            }
+            if (first - frac >= 6 && first < frac_end) {
+                return false;  // below 1e-6: exponent form
+            }
+        }
+        significant += static_cast<std::size_t>(frac_end - (zero_int ? first : frac));
+        if (significant > 15) {
+            return false;
+        }
+        if (zero_int && frac_end == frac) {
+            m_out += '0';  // 0.000 or -0.0
+            if (*s == '-') {
+                ++m_counts.negative_zero;
+            }
+        } else {
+            m_out.append(s, static_cast<std::size_t>((frac_end == frac ? int_end : frac_end) - s));
+        }
+        m_last_kind = KeyKind::k_number;
+        return true;
+    }
+
     void emit_double(double value) {
         if (!std::isfinite(value)) {
             m_out += "null";
@@ -638,7 +841,7 @@ private:
         if (value == 0 && std::signbit(value)) {
             ++m_counts.negative_zero;
         }
-        append_js_number(value, m_out);
+        m_out.commit(format_js_number(value, m_out.reserve(k_js_number_max)));
         m_last_kind = KeyKind::k_number;
     }
 
@@ -926,6 +1129,13 @@ private:
     }
 
     void date_from_string() {
+        if (m_end - m_p >= 26 && m_p[25] == '"' && is_canonical_iso_date(std::string_view(m_p + 1, 24)))
+            [[likely]] {
+            m_out.append(m_p, 26);  // already what toISOString writes
+            m_p += 26;
+            m_last_kind = KeyKind::k_other;
+            return;
+        }
         m_scratch_date.clear();
         string_contents(m_scratch_date);
         emit_date(m_scratch_date);
@@ -934,7 +1144,7 @@ private:
     void date_from_number() {
         const std::size_t mark = m_out.size();
         number_value();
-        const std::string text = m_out.substr(mark);
+        const std::string text(m_out.data() + mark, m_out.size() - mark);
         m_out.resize(mark);
         m_last_kind = KeyKind::k_other;
         double ms = std::strtod(text.c_str(), nullptr);
@@ -944,7 +1154,8 @@ private:
             return;
         }
         m_out += '"';
-        append_iso_date(static_cast<std::int64_t>(std::trunc(ms)), m_out);
+        m_out.commit(
+            format_iso_date(static_cast<std::int64_t>(std::trunc(ms)), m_out.reserve(k_iso_date_max)));
         m_out += '"';
     }
 
@@ -963,7 +1174,7 @@ private:
             return;
         }
         m_out += '"';
-        append_iso_date(ms, m_out);
+        m_out.commit(format_iso_date(ms, m_out.reserve(k_iso_date_max)));
         m_out += '"';
     }
 
@@ -978,17 +1189,26 @@ private:
             as_object = m_entries[i].key_kind != KeyKind::k_other;
         }
         if (as_object && count > 1) {
-            std::unordered_set<std::string_view> seen;
-            seen.reserve(count);
-            for (std::size_t i = base; i < m_entries.size() && as_object; ++i) {
-                const Entry& entry = m_entries[i];
+            // A key's string form: a number key's text, or the contents of a string or BigInt key.
+            auto form = [this](const Entry& entry) {
                 std::string_view key(m_out.data() + entry.key_begin, entry.key_end - entry.key_begin);
-                if (entry.key_kind == KeyKind::k_number) {
-                    // A number key's string form equals a string key "<number>": compare unquoted.
-                    as_object = seen.insert(key).second;
-                } else {
-                    as_object = seen.insert(key.substr(1, key.size() - 2)).second;
+                return entry.key_kind == KeyKind::k_number ? key : key.substr(1, key.size() - 2);
+            };
+            if (count <= 32) {
+                for (std::size_t i = base + 1; i < m_entries.size() && as_object; ++i) {
+                    const std::string_view key = form(m_entries[i]);
+                    for (std::size_t j = base; j < i && as_object; ++j) {
+                        as_object = form(m_entries[j]) != key;
+                    }
                 }
+            } else {
+                std::vector<std::string_view> forms;
+                forms.reserve(count);
+                for (std::size_t i = base; i < m_entries.size(); ++i) {
+                    forms.push_back(form(m_entries[i]));
+                }
+                std::sort(forms.begin(), forms.end());
+                as_object = std::adjacent_find(forms.begin(), forms.end()) == forms.end();
             }
         }
         if (!as_object) {
@@ -1010,13 +1230,13 @@ private:
             first = false;
             if (entry.key_kind == KeyKind::k_number) {
                 m_scratch += '"';
-                m_scratch.append(m_out, entry.key_begin, entry.key_end - entry.key_begin);
+                m_scratch.append(m_out.data() + entry.key_begin, entry.key_end - entry.key_begin);
                 m_scratch += '"';
             } else {
-                m_scratch.append(m_out, entry.key_begin, entry.key_end - entry.key_begin);
+                m_scratch.append(m_out.data() + entry.key_begin, entry.key_end - entry.key_begin);
             }
             m_scratch += ':';
-            m_scratch.append(m_out, entry.value_begin, entry.value_end - entry.value_begin);
+            m_scratch.append(m_out.data() + entry.value_begin, entry.value_end - entry.value_begin);
         }
         m_scratch += '}';
         m_out.resize(mark);
@@ -1181,7 +1401,7 @@ private:
                 if (entry.omitted) {
                     m_scratch += "null";
                 } else {
-                    m_scratch.append(m_out, entry.value_begin, entry.value_end - entry.value_begin);
+                    m_scratch.append(m_out.data() + entry.value_begin, entry.value_end - entry.value_begin);
                 }
                 ++next;
             } else {
@@ -1237,8 +1457,9 @@ private:
                         c = ' ';
                     }
                 }
-                m_violations.push_back({Violation::Kind::k_function, current_path(),
-                                        "function source `" + snippet + (end - start > 40 ? "...`" : "`")});
+                m_violations.push_back(
+                    {Violation::Kind::k_function, current_path(),
+                     valid_utf8("function source `" + snippet + (end - start > 40 ? "...`" : "`"))});
                 return Emitted::k_function;
             }
             case FunctionPolicy::k_drop:
@@ -1558,7 +1779,7 @@ private:
     // ---- better-serialize --------------------------------------------------------------------------
 
     /// Reads `"name"` at m_p (after whitespace); true when it is exactly that name.
-    bool member_name(std::string_view name) {
+    [[gnu::always_inline]] bool member_name(std::string_view name) {
         skip_ws();
         if (static_cast<std::size_t>(m_end - m_p) < name.size() + 2 || m_p[0] != '"' ||
             std::memcmp(m_p + 1, name.data(), name.size()) != 0 || m_p[name.size() + 1] != '"') {
@@ -1579,11 +1800,15 @@ private:
             fail_expected("a better-serialize envelope {\"t\":...}");
         }
         ++m_p;
-        if (!member_name("t")) {
-            not_envelope("expected \"t\" as the first member");
+        if (m_end - m_p >= 4 && std::memcmp(m_p, "\"t\":", 4) == 0) [[likely]] {
+            m_p += 4;  // compact JSON, as better-serialize writes it
+        } else {
+            if (!member_name("t")) {
+                not_envelope("expected \"t\" as the first member");
+            }
+            expect(':', "':' after \"t\"");
+            skip_ws();
         }
-        expect(':', "':' after \"t\"");
-        skip_ws();
         if (m_p >= m_end || !is_digit(*m_p)) {
             not_envelope("\"t\" is not a type number 0..11");
         }
@@ -1604,12 +1829,16 @@ private:
             }
             return Emitted::k_undefined;
         }
-        expect(',', "',' and \"v\" after \"t\"");
-        if (!member_name("v")) {
-            not_envelope("expected \"v\" as the second member");
+        if (m_end - m_p >= 5 && std::memcmp(m_p, ",\"v\":", 5) == 0) [[likely]] {
+            m_p += 5;
+        } else {
+            expect(',', "',' and \"v\" after \"t\"");
+            if (!member_name("v")) {
+                not_envelope("expected \"v\" as the second member");
+            }
+            expect(':', "':' after \"v\"");
+            skip_ws();
         }
-        expect(':', "':' after \"v\"");
-        skip_ws();
         if (m_p >= m_end) {
             fail("truncated value: expected the envelope's \"v\"");
         }
@@ -1854,30 +2083,43 @@ private:
     const char* m_p;
     const char* m_end;
     const DecodeOptions& m_options;
-    std::string& m_out;
+    Sink m_out;
     std::vector<Violation>& m_violations;
     LossyCounts& m_counts;
     bool m_js = false;
     bool m_saw_js = false;
     KeyKind m_last_kind = KeyKind::k_other;
-    std::vector<PathSegment> m_path;
-    std::vector<Entry> m_entries;
-    std::vector<char> m_js_stack;
-    std::string m_scratch;
-    std::string m_scratch_date;
-    std::string m_regexp_source;
-    std::string m_regexp_flags;
+    Workspace& m_work;
+    std::uintptr_t m_stack_base;
+    std::size_t m_stack_budget;
+    bool m_big_stack;
+    std::vector<PathSegment>& m_path = m_work.path;
+    std::vector<Entry>& m_entries = m_work.entries;
+    std::vector<char>& m_js_stack = m_work.js_stack;
+    std::string& m_scratch = m_work.scratch;
+    std::string& m_scratch_date = m_work.scratch_date;
+    std::string& m_regexp_source = m_work.regexp_source;
+    std::string& m_regexp_flags = m_work.regexp_flags;
 };
 
 /// Runs one decode; on DecodeError leaves out, violations and counts as they were.
-std::size_t transcode(std::string_view text, Encoding encoding, const DecodeOptions& options,
-                      std::string& out, std::vector<Violation>& violations, LossyCounts& counts, bool whole,
-                      bool* saw_js = nullptr) {
+/// One decode on the current stack; on any error leaves out, violations and counts as they were.
+std::size_t transcode_here(std::string_view text, Encoding encoding, const DecodeOptions& options,
+                           std::string& out, std::vector<Violation>& violations, LossyCounts& counts,
+                           bool whole, bool* saw_js, std::size_t stack_budget, bool big_stack) {
     const std::size_t out_mark = out.size();
     const std::size_t violations_mark = violations.size();
     const LossyCounts saved_counts = counts;
     try {
-        Transcoder transcoder(text, options, out, violations, counts);
+        thread_local Workspace t_work;
+        Workspace local;
+        Workspace& work = t_work.busy ? local : t_work;
+        work.busy = true;
+        struct Release {
+            Workspace& work;
+            ~Release() { work.busy = false; }
+        } release{work};
+        Transcoder transcoder(text, options, out, violations, counts, work, stack_budget, big_stack);
         const std::size_t taken = transcoder.run(encoding);
         if (whole) {
             transcoder.expect_end();
@@ -1892,6 +2134,63 @@ std::size_t transcode(std::string_view text, Encoding encoding, const DecodeOpti
         counts = saved_counts;
         throw;
     }
+}
+
+/// Runs one decode. A value nesting deeper than the caller's stack budget is decoded again on a
+/// thread with a stack sized for max_depth, so deep input never overflows a stack.
+std::size_t transcode(std::string_view text, Encoding encoding, const DecodeOptions& options,
+                      std::string& out, std::vector<Violation>& violations, LossyCounts& counts, bool whole,
+                      bool* saw_js = nullptr) {
+    try {
+        return transcode_here(text, encoding, options, out, violations, counts, whole, saw_js,
+                              k_inline_stack_budget, false);
+    } catch (const NeedsBigStack&) {
+        // Decoded again below, on a bigger stack.
+    }
+    constexpr std::size_t k_margin = std::size_t{1024} * 1024;
+    constexpr std::size_t k_per_level = std::size_t{8} * 1024;
+    const std::size_t stack_size = std::min<std::size_t>(
+        std::max<std::size_t>(64ULL << 20, options.max_depth * k_per_level) + k_margin, 1ULL << 30);
+    struct Job {
+        std::string_view text;
+        Encoding encoding;
+        const DecodeOptions* options;
+        std::string* out;
+        std::vector<Violation>* violations;
+        LossyCounts* counts;
+        bool whole;
+        bool* saw_js;
+        std::size_t budget;
+        std::size_t taken = 0;
+        std::exception_ptr error;
+    } job{text, encoding, &options, &out, &violations, &counts, whole, saw_js, stack_size - k_margin, 0, {}};
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setstacksize(&attributes, stack_size);
+    pthread_t thread;
+    const int created = pthread_create(
+        &thread, &attributes,
+        [](void* argument) -> void* {
+            auto* j = static_cast<Job*>(argument);
+            try {
+                j->taken = transcode_here(j->text, j->encoding, *j->options, *j->out, *j->violations,
+                                          *j->counts, j->whole, j->saw_js, j->budget, true);
+            } catch (...) {
+                j->error = std::current_exception();
+            }
+            return nullptr;
+        },
+        &job);
+    pthread_attr_destroy(&attributes);
+    if (created != 0) {
+        throw DecodeError(
+            "value nests too deeply to decode here (no thread with a larger stack could be started)", 0);
+    }
+    pthread_join(thread, nullptr);
+    if (job.error) {
+        std::rethrow_exception(job.error);
+    }
+    return job.taken;
 }
 
 bool looks_like_envelope(std::string_view text) {

@@ -132,15 +132,13 @@ std::string quote(const std::u16string& s, bool unsafe_escape) {
             out += "\\r";
         } else if (u == '\t') {
             out += "\\t";
-        } else if (u < 0x20) {
-            out += hex4(u);
         } else if (unsafe_escape && (u == '<' || u == '>' || u == '/' || u == 0x2028 || u == 0x2029)) {
             out += hex4(u, true);
         } else if (u >= 0xD800 && u <= 0xDBFF && i + 1 < s.size() && s[i + 1] >= 0xDC00 &&
                    s[i + 1] <= 0xDFFF) {
             put_utf8(0x10000 + ((static_cast<char32_t>(u) - 0xD800) << 10) + (s[i + 1] - 0xDC00), out);
             ++i;
-        } else if (u >= 0xD800 && u <= 0xDFFF) {
+        } else if (u < 0x20 || (u >= 0xD800 && u <= 0xDFFF)) {
             out += hex4(u);
         } else {
             put_utf8(u, out);
@@ -289,9 +287,9 @@ void sj_into(const JsValue& v, std::string& out) {
             out += "new Map([";
             for (std::size_t i = 0; i < v.entries.size(); ++i) {
                 out += i == 0 ? "[" : ",[";
-                sj_into(v.entries[i].first, out);
+                sj_into(v.entries[i].key, out);
                 out += ',';
-                sj_into(v.entries[i].second, out);
+                sj_into(v.entries[i].value, out);
                 out += ']';
             }
             out += "])";
@@ -300,8 +298,8 @@ void sj_into(const JsValue& v, std::string& out) {
             out += '{';
             for (std::size_t i = 0; i < v.members.size(); ++i) {
                 out += i == 0 ? "" : ",";
-                out += quote(v.members[i].first, true) + ":";
-                sj_into(v.members[i].second, out);
+                out += quote(v.members[i].name, true) + ":";
+                sj_into(v.members[i].value, out);
             }
             out += '}';
             return;
@@ -362,9 +360,9 @@ void bs_into(const JsValue& v, std::string& out) {
             out += "{\"t\":10,\"v\":[";
             for (std::size_t i = 0; i < v.entries.size(); ++i) {
                 out += i == 0 ? "[" : ",[";
-                json_stringify_into(v.entries[i].first, out);  // the key is raw: plain JSON
+                json_stringify_into(v.entries[i].key, out);  // the key is raw: plain JSON
                 out += ',';
-                bs_into(v.entries[i].second, out);
+                bs_into(v.entries[i].value, out);
                 out += ']';
             }
             out += "]}";
@@ -373,8 +371,8 @@ void bs_into(const JsValue& v, std::string& out) {
             out += "{\"t\":0,\"v\":{";
             for (std::size_t i = 0; i < v.members.size(); ++i) {
                 out += i == 0 ? "" : ",";
-                out += quote(v.members[i].first, false) + ":";
-                bs_into(v.members[i].second, out);
+                out += quote(v.members[i].name, false) + ":";
+                bs_into(v.members[i].value, out);
             }
             out += "}}";
             return;
@@ -416,11 +414,11 @@ JsValue json_roundtrip(const JsValue& v) {
             return JsValue::array(std::move(items));
         }
         case Type::k_object: {
-            std::vector<std::pair<std::u16string, JsValue>> members;
+            std::vector<JsValue::Member> members;
             for (const auto& [name, member] : v.members) {
                 JsValue converted = json_roundtrip(member);
                 if (converted.type != Type::k_undefined) {
-                    members.emplace_back(name, std::move(converted));
+                    members.push_back({name, std::move(converted)});
                 }
             }
             return JsValue::object(std::move(members));
@@ -448,11 +446,11 @@ JsValue sj_view(const JsValue& v) {
         item = sj_view(item);
     }
     for (auto& member : r.members) {
-        member.second = sj_view(member.second);
+        member.value = sj_view(member.value);
     }
     for (auto& entry : r.entries) {
-        entry.first = sj_view(entry.first);
-        entry.second = sj_view(entry.second);
+        entry.key = sj_view(entry.key);
+        entry.value = sj_view(entry.value);
     }
     return r;
 }
@@ -470,12 +468,12 @@ JsValue bs_view(const JsValue& v) {
         item = bs_view(item);
     }
     for (auto& member : r.members) {
-        member.second = bs_view(member.second);
+        member.value = bs_view(member.value);
     }
     for (auto& entry : r.entries) {
-        const JsValue key = json_roundtrip(entry.first);
-        entry.first = key.type == Type::k_undefined ? JsValue::null() : key;
-        entry.second = bs_view(entry.second);
+        const JsValue key = json_roundtrip(entry.key);
+        entry.key = key.type == Type::k_undefined ? JsValue::null() : key;
+        entry.value = bs_view(entry.value);
     }
     return r;
 }
@@ -771,6 +769,10 @@ private:
 
 }  // namespace
 
+JsValue JsValue::undefined() {
+    return {};
+}
+
 JsValue JsValue::null() {
     JsValue v;
     v.type = Type::k_null;
@@ -844,14 +846,14 @@ JsValue JsValue::hole() {
     return v;
 }
 
-JsValue JsValue::object(std::vector<std::pair<std::u16string, JsValue>> members) {
+JsValue JsValue::object(std::vector<Member> members) {
     JsValue v;
     v.type = Type::k_object;
     v.members = std::move(members);
     return v;
 }
 
-JsValue JsValue::map(std::vector<std::pair<JsValue, JsValue>> entries) {
+JsValue JsValue::map(std::vector<Entry> entries) {
     JsValue v;
     v.type = Type::k_map;
     v.entries = std::move(entries);

@@ -8,7 +8,6 @@
 #include <optional>
 #include <random>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "enmap/decode.hpp"
@@ -17,6 +16,8 @@ namespace enmap {
 
 /// A JavaScript value. Strings are UTF-16 (so NUL and lone surrogates can be modelled).
 struct JsValue {
+    struct Member;  // an object member: name and value
+    struct Entry;   // a Map entry: key and value
     enum class Type {
         k_undefined,
         k_null,
@@ -39,11 +40,11 @@ struct JsValue {
     double number = 0;    // k_number; k_date: milliseconds since the epoch, NaN for an invalid Date
     std::u16string text;  // k_string; k_regexp: the source
     std::string ascii;  // k_bigint: decimal digits; k_regexp: flags; k_url: href; k_function: source (UTF-8)
-    std::vector<JsValue> items;                               // k_array, k_set
-    std::vector<std::pair<std::u16string, JsValue>> members;  // k_object, in insertion order
-    std::vector<std::pair<JsValue, JsValue>> entries;         // k_map
+    std::vector<JsValue> items;   // k_array, k_set
+    std::vector<Member> members;  // k_object, in insertion order
+    std::vector<Entry> entries;   // k_map
 
-    static JsValue undefined() { return {}; }
+    static JsValue undefined();
     static JsValue null();
     static JsValue boolean_value(bool value);
     static JsValue num(double value);
@@ -56,10 +57,20 @@ struct JsValue {
     static JsValue url(std::string href);
     static JsValue array(std::vector<JsValue> items);
     static JsValue hole();
-    static JsValue object(std::vector<std::pair<std::u16string, JsValue>> members);
-    static JsValue map(std::vector<std::pair<JsValue, JsValue>> entries);
+    static JsValue object(std::vector<Member> members);
+    static JsValue map(std::vector<Entry> entries);
     static JsValue set(std::vector<JsValue> items);
     static JsValue function(std::string source);
+};
+
+struct JsValue::Member {
+    std::u16string name;
+    JsValue value;
+};
+
+struct JsValue::Entry {
+    JsValue key;
+    JsValue value;
 };
 
 /// UTF-16 from UTF-8 (valid UTF-8 only).

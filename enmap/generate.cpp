@@ -214,17 +214,17 @@ JsValue random_value_at(std::mt19937_64& rng, Encoding encoding, int depth) {
         }
         case 1:
         case 2: {
-            std::vector<std::pair<std::u16string, JsValue>> members;
+            std::vector<JsValue::Member> members;
             for (std::size_t i = 0; i < count; ++i) {
-                members.emplace_back(member_name(rng, i), random_value_at(rng, encoding, depth - 1));
+                members.push_back({member_name(rng, i), random_value_at(rng, encoding, depth - 1)});
             }
             return JsValue::object(std::move(members));
         }
         case 3: {
-            std::vector<std::pair<JsValue, JsValue>> entries;
+            std::vector<JsValue::Entry> entries;
             for (std::size_t i = 0; i < count; ++i) {
-                entries.emplace_back(random_map_key(rng, encoding, i),
-                                     random_value_at(rng, encoding, depth - 1));
+                entries.push_back(
+                    {random_map_key(rng, encoding, i), random_value_at(rng, encoding, depth - 1)});
             }
             return JsValue::map(std::move(entries));
         }
@@ -285,7 +285,7 @@ JsValue random_value(std::mt19937_64& rng, Encoding encoding, int max_depth) {
 }
 
 JsValue bot_value(std::mt19937_64& rng, Encoding encoding) {
-    using Members = std::vector<std::pair<std::u16string, JsValue>>;
+    using Members = std::vector<JsValue::Member>;
     switch (pick(rng, 5)) {
         case 0:  // guild settings
             return JsValue::object(Members{
@@ -324,14 +324,14 @@ JsValue bot_value(std::mt19937_64& rng, Encoding encoding) {
             return JsValue::array(std::move(warnings));
         }
         case 3: {  // economy
-            std::vector<std::pair<JsValue, JsValue>> inventory = {
+            std::vector<JsValue::Entry> inventory = {
                 {JsValue::str(std::string("sword")), JsValue::num(1)},
                 {JsValue::str(std::string("potion")), JsValue::num(static_cast<double>(pick(rng, 20)))},
                 {JsValue::str(std::string("shield")), JsValue::num(static_cast<double>(pick(rng, 3)))},
             };
             Members inventory_object;
             for (const auto& [key, count] : inventory) {
-                inventory_object.emplace_back(key.text, count);
+                inventory_object.push_back({key.text, count});
             }
             const std::string bank = std::to_string(pick(rng, 1000000000)) + "000000000";
             return JsValue::object(Members{

@@ -1,6 +1,7 @@
 #include "enmap/js_date.hpp"
 
 #include <charconv>
+#include <cstring>
 
 namespace enmap {
 
@@ -165,6 +166,12 @@ bool parse_js_date(std::string_view t, std::int64_t& result) {
     }
     result = ms;
     return true;
+}
+
+std::size_t format_iso_date(std::int64_t ms, char* buffer) {
+    std::string out;
+    append_iso_date(ms, out);
+    return out.copy(buffer, out.size());
 }
 
 void append_iso_date(std::int64_t ms, std::string& out) {

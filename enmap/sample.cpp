@@ -19,7 +19,7 @@ namespace enmap {
 
 namespace {
 
-using Members = std::vector<std::pair<std::u16string, JsValue>>;
+using Members = std::vector<JsValue::Member>;
 
 constexpr std::array<const char*, 14> k_words = {
     "hello",       "welcome",  "gg", "it's",    "quote\"s", "back\\slash", "path/to",
@@ -169,7 +169,7 @@ SampleResult write_sample_database(const fs::path& dir, const SampleOptions& opt
             guilds.push_back(guild);
             Members limits = {{u("maxWarns"), JsValue::num(static_cast<double>(3 + w.pick(5)))}};
             if (w.chance(0.5)) {
-                limits.emplace_back(u("slowmode"), JsValue::num(static_cast<double>(w.pick(30))));
+                limits.push_back({u("slowmode"), JsValue::num(static_cast<double>(w.pick(30)))});
             }
             std::vector<JsValue> disabled;
             if (w.chance(0.6)) {
@@ -269,12 +269,12 @@ SampleResult write_sample_database(const fs::path& dir, const SampleOptions& opt
             const std::string& user = members.at(e).second;
             std::string bank = std::to_string(w.pick(1000000)) + "000000000";
             Members inv_members;
-            std::vector<std::pair<JsValue, JsValue>> inv_entries;
+            std::vector<JsValue::Entry> inv_entries;
             for (std::uint64_t i = 0, n = 1 + w.pick(3); i < n; ++i) {
                 const char* item = k_items.at((e + i) % k_items.size());
                 double count = static_cast<double>(1 + w.pick(20));
-                inv_members.emplace_back(u(item), JsValue::num(count));
-                inv_entries.emplace_back(JsValue::str(std::string(item)), JsValue::num(count));
+                inv_members.push_back({u(item), JsValue::num(count)});
+                inv_entries.push_back({JsValue::str(std::string(item)), JsValue::num(count)});
             }
             economy.put(
                 user, w.encode_value(JsValue::object(

@@ -170,9 +170,6 @@ nlohmann::json store_file(Store& store, PackWriter& writer, WorkerPool& pool, co
         data->resize(got);
         offset += got;
         whole.update(*data);
-        if (tee_fd.get() >= 0) {
-            write_full(tee_fd.get(), data->data(), data->size(), tee);
-        }
         if (inflight.size() >= window) {
             drain_one();
         }
@@ -204,6 +201,19 @@ nlohmann::json store_file(Store& store, PackWriter& writer, WorkerPool& pool, co
         drain_one();
     }
     flush_list();
+    if (tee_fd.get() >= 0) {
+        // The summarizer's private copy, copied inside the kernel.
+        loff_t in = 0;
+        loff_t out = 0;
+        while (static_cast<std::uint64_t>(in) < offset) {
+            ssize_t n = ::copy_file_range(fd.get(), &in, tee_fd.get(), &out,
+                                          offset - static_cast<std::uint64_t>(in), 0);
+            if (n <= 0) {
+                throw enmap::StoreError("cannot copy " + source.string() + " to " + tee.string() + ": " +
+                                        std::strerror(errno));
+            }
+        }
+    }
     char mode[8];
     std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
     return nlohmann::json{{"name", name},

@@ -172,9 +172,6 @@ void AtomicFile::commit(const fs::path& final_path) {
     }
     m_committed = true;
     fsync_dir(final_path.parent_path());
-    if (m_tmp_path.parent_path() != final_path.parent_path()) {
-        fsync_dir(m_tmp_path.parent_path());
-    }
 }
 
 void write_file_atomic(const fs::path& tmp_dir, const fs::path& final_path, std::string_view data,

@@ -87,7 +87,17 @@ void StoreLock::write_holder_file() {
                            {"command", m_command},
                            {"mode", m_mode == Mode::k_exclusive ? "exclusive" : "shared"},
                            {"since", since}};
-    write_file_atomic(m_store / "tmp", m_holder_file, info.dump());
+    // Informational only: written whole and renamed, but not fsynced.
+    fs::path tmp = m_holder_file.string() + ".tmp";
+    {
+        Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, k_file_mode));
+        if (fd.get() < 0) {
+            return;
+        }
+        std::string text = info.dump();
+        write_full(fd.get(), text.data(), text.size(), tmp);
+    }
+    ::rename(tmp.c_str(), m_holder_file.c_str());
 }
 
 bool StoreLock::try_upgrade() {
@@ -95,6 +105,12 @@ bool StoreLock::try_upgrade() {
         return true;
     }
     if (::flock(m_fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        // Linux drops the shared lock when a conversion fails: take it again.
+        if (::flock(m_fd.get(), LOCK_SH | LOCK_NB) != 0) {
+            throw enmap::RefusedError(
+                "lost the lock on " + m_store.string() + " to " + describe_lock_holders(m_store),
+                "run the command again once the other one finishes");
+        }
         return false;
     }
     m_mode = Mode::k_exclusive;

@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 namespace snapshot {
 
 namespace {
-constexpr std::size_t k_chunks_per_task = 256;
+constexpr std::size_t k_chunks_per_task = 1024;
 
 bool safe_file_name(const std::string& name) {
     return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
@@ -53,13 +53,9 @@ std::unique_ptr<AtomicFile> write_file(const Store& store, WorkerPool& pool, con
                 drain_one();
             }
             inflight.push_back(pool.submit([ids, first, last, &store] {
-                std::string bytes;
-                for (std::size_t i = first; i < last; ++i) {
-                    Hash id{};
-                    std::memcpy(id.data(), ids->data() + 32 * i, 32);
-                    bytes += store.read_chunk(id);
-                }
-                return bytes;
+                std::vector<Hash> batch(last - first);
+                std::memcpy(batch.data(), ids->data() + 32 * first, 32 * batch.size());
+                return store.read_chunks(batch.data(), batch.size());
             }));
         }
     }

@@ -212,6 +212,57 @@ std::string Store::read_chunk(const Hash& id) const {
                         "pack " + to_hex(m_packs[m_chunks.at(id).pack]));
 }
 
+std::string Store::read_chunks(const Hash* ids, std::size_t count) const {
+    static constexpr std::size_t k_max_span = 8U << 20;
+    std::string out;
+    std::size_t i = 0;
+    while (i < count) {
+        auto it = m_chunks.find(ids[i]);
+        if (it == m_chunks.end()) {
+            out += read_chunk(ids[i]);  // throws, naming the chunk
+            ++i;
+            continue;
+        }
+        // A run of entries that follow each other in one pack.
+        std::vector<const Location*> run = {&it->second};
+        std::uint64_t start = it->second.offset;
+        std::uint64_t end =
+            start + (it->second.type == EntryType::k_zstd_delta ? 76 : 44) + it->second.stored_size;
+        std::size_t j = i + 1;
+        for (; j < count && end - start < k_max_span; ++j) {
+            auto next = m_chunks.find(ids[j]);
+            if (next == m_chunks.end() || next->second.pack != it->second.pack ||
+                next->second.offset != end) {
+                break;
+            }
+            run.push_back(&next->second);
+            end += (next->second.type == EntryType::k_zstd_delta ? 76 : 44) + next->second.stored_size;
+        }
+        std::string pack = "pack " + to_hex(m_packs[it->second.pack]);
+        std::string bytes(end - start, '\0');
+        if (pread_full(pack_fd(it->second.pack), bytes.data(), bytes.size(), start) != bytes.size()) {
+            throw enmap::StoreError("chunk " + to_hex(ids[i]) + " is cut off: " + pack + " is truncated",
+                                    k_verify_hint);
+        }
+        std::size_t at = 0;
+        for (std::size_t k = 0; k < run.size(); ++k) {
+            auto header = EntryHeader::decode(std::string_view(bytes).substr(at));
+            if (!header || header->id != ids[i + k] || header->stored_size != run[k]->stored_size) {
+                throw enmap::StoreError("chunk " + to_hex(ids[i + k]) + ": " + pack +
+                                            " holds a damaged entry at offset " +
+                                            std::to_string(run[k]->offset),
+                                        k_verify_hint);
+            }
+            out += decode_entry(
+                *header, std::string_view(bytes).substr(at + header->encoded_size(), header->stored_size),
+                pack);
+            at += header->encoded_size() + header->stored_size;
+        }
+        i = j;
+    }
+    return out;
+}
+
 std::string Store::read_entry(const Hash& id, EntryHeader& out) const {
     auto it = m_chunks.find(id);
     if (it == m_chunks.end()) {
@@ -376,8 +427,6 @@ struct PackWriter::OpenPack {
 PackWriter::PackWriter(Store& store, bool skip_known, std::uint64_t pack_target)
     : m_store(store), m_skip_known(skip_known), m_pack_target(pack_target) {}
 
-PackWriter::~PackWriter() = default;
-
 bool PackWriter::contains(const Hash& id) const {
     return (m_skip_known && m_store.has_chunk(id)) || m_added.count(id) != 0;
 }
@@ -432,23 +481,45 @@ void PackWriter::close_pack() {
         return;
     }
     Hash pack = m_open->hash.finish();
-    m_open->file.commit(m_store.pack_path(pack));
+    // fsync and rename on another thread, so the disk works while the next pack is compressed.
+    wait_for_commits(1);
     auto number = static_cast<std::uint32_t>(m_done.packs.size());
     m_done.packs.push_back(pack);
     for (auto& entry : m_open->entries) {
         entry.location.pack = number;
         m_done.entries.push_back(entry);
     }
-    m_open.reset();
+    std::shared_ptr<OpenPack> open(std::move(m_open));
+    fs::path final_path = m_store.pack_path(pack);
+    m_commits.push_back(
+        std::async(std::launch::async, [open, final_path] { open->file.commit(final_path); }));
+}
+
+void PackWriter::wait_for_commits(std::size_t keep) {
+    while (m_commits.size() > keep) {
+        auto commit = std::move(m_commits.front());
+        m_commits.pop_front();
+        commit.get();
+    }
+}
+
+PackWriter::~PackWriter() {
+    for (auto& commit : m_commits) {
+        if (commit.valid()) {
+            commit.wait();
+        }
+    }
 }
 
 IndexFile PackWriter::flush() {
     close_pack();
+    wait_for_commits(0);
     return m_done;
 }
 
 void PackWriter::finish() {
     close_pack();
+    wait_for_commits(0);
     if (m_done.entries.empty()) {
         return;
     }

@@ -3,7 +3,9 @@
 // a lock (docs/design.md). A Store object holds the lock for its lifetime and the in-memory index.
 
 #include <cstdint>
+#include <deque>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -106,6 +108,9 @@ public:
     [[nodiscard]] bool has_chunk(const Hash& id) const { return m_chunks.count(id) != 0; }
     /// Reads, decompresses and checks one chunk; throws StoreError naming it and its pack.
     [[nodiscard]] std::string read_chunk(const Hash& id) const;
+    /// Reads, decompresses and checks `count` chunks and returns their bytes concatenated; chunks
+    /// stored next to each other are read with one pread. Throws StoreError naming a bad chunk.
+    [[nodiscard]] std::string read_chunks(const Hash* ids, std::size_t count) const;
     /// Reads one chunk's entry as stored (header and payload) and checks it; throws StoreError.
     [[nodiscard]] std::string read_entry(const Hash& id, EntryHeader& header) const;
     /// Every chunk the index knows.
@@ -191,11 +196,13 @@ public:
 
 private:
     void close_pack();
+    void wait_for_commits(std::size_t keep);
     Store& m_store;
     bool m_skip_known;
     std::uint64_t m_pack_target;
     struct OpenPack;
     std::unique_ptr<OpenPack> m_open;
+    std::deque<std::future<void>> m_commits;  // packs being fsynced and renamed in the background
     IndexFile m_done;
     std::unordered_map<Hash, bool, HashHasher> m_added;
     std::uint64_t m_bytes_stored = 0;

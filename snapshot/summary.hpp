@@ -7,7 +7,9 @@
 
 namespace snapshot {
 
-/// A TableSummarizer (capture.hpp) backed by enmap::summarize; throws enmap::InputError when the
+/// A TableSummarizer (capture.hpp) backed by enmap::summarize: an object keyed by table name
+/// (rows, encodings, sha256, lossy, digest), plus "internal::autonum" counters and the change
+/// journals. Throws enmap::InputError when the
 /// database cannot be read as Enmap data.
 nlohmann::json summarize_enmap(const std::filesystem::path& db_copy);
 

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "tests/enmap/enmap_builder.hpp"
+#include "enmap/sample.hpp"
 #include "tests/support.hpp"
 
 namespace fs = std::filesystem;
@@ -153,7 +154,7 @@ TEST_CASE("dump: --json makes the summary one JSON object on stderr, with encodi
     REQUIRE(r.status == 0);
     auto summary = nlohmann::json::parse(r.err);
     CHECK(summary["kind"] == "database");
-    CHECK(summary["open_mode"] == "private-copy");
+    CHECK(summary["open_mode"] == "immutable");  // the fixture has no -wal beside it
     CHECK(summary["rows"] == expected_lines("enmap-5.7").size());
     CHECK(summary["tables"].size() == 9);
     for (const auto& table : summary["tables"]) {
@@ -167,7 +168,7 @@ TEST_CASE("dump: --json makes the summary one JSON object on stderr, with encodi
     CHECK(summary["autonum"].contains("reminders"));
 }
 
-TEST_CASE("dump: a mixed-encoding table is detected per row and reported; --format forces one encoding") {
+TEST_CASE("dump: a mixed-encoding table is detected per row and reported, and --format forces one encoding") {
     test_support::TempDir tmp;
     fs::path db = tmp.path() / "enmap.sqlite";
     test_support::write_enmap_db(db, {{"points",
@@ -291,6 +292,36 @@ TEST_CASE("dump: a 300 MB value is dumped whole with sane peak memory") {
     ::getrusage(RUSAGE_CHILDREN, &usage);
     MESSAGE("peak RSS of dump with a 300 MB value: " << usage.ru_maxrss / 1024 << " MB");
     CHECK(usage.ru_maxrss < 900'000);  // KiB: the row and its decoded copy (~600 MB), never a third copy
+}
+
+TEST_CASE("dump: the private copy of a database with a -wal is removed after success and after failure") {
+    test_support::TempDir tmp;
+    fs::path private_tmp = tmp.path() / "tmpdir";
+    fs::create_directories(private_tmp);
+    std::vector<std::string> env = {"TMPDIR=" + private_tmp.string()};
+
+    fs::path good = tmp.path() / "good";
+    enmap::SampleOptions sample;
+    sample.scale = 2;
+    sample.wal = true;  // leaves enmap.sqlite-wal and -shm beside the file, as a killed bot does
+    enmap::write_sample_database(good, sample);
+    auto ok = test_support::run_cli(
+        {"--json", "dump", "--db", (good / "enmap.sqlite").string(), "--invalid-text=replace"}, env);
+    CHECK(ok.status == 0);
+    CHECK(nlohmann::json::parse(ok.err)["open_mode"] == "private-copy");
+    CHECK(fs::is_empty(private_tmp));
+
+    fs::path bad = tmp.path() / "bad";
+    fs::create_directories(bad);
+    {
+        SQLite::Database db((bad / "enmap.sqlite").string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        db.exec("CREATE TABLE users (id integer primary key, name text)");
+    }
+    std::ofstream(bad / "enmap.sqlite-shm") << "";
+    auto refused = test_support::run_cli({"dump", "--db", (bad / "enmap.sqlite").string()}, env);
+    CHECK(refused.status == 3);
+    CHECK(contains(refused.err, "no Enmap tables"));
+    CHECK(fs::is_empty(private_tmp));
 }
 
 TEST_CASE("dump: --help names the exit statuses and the options") {

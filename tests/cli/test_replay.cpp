@@ -121,9 +121,15 @@ TEST_CASE("cli plan init: the written plan replays") {
 }
 
 TEST_CASE("cli replay: usage and connection errors, with the password kept out") {
-    auto none = run_cli({"replay", "--source-jsonl", fixture_dump("enmap-6.1")}, {"DATABASE_URL="});
-    CHECK(none.status == 2);
-    CHECK(none.err.find("DATABASE_URL") != std::string::npos);
+    // Without --database and DATABASE_URL, replay falls back to the embedded dev database; with no
+    // server installed that is a clear error naming scripts/bootstrap.
+    test_support::TempDir devdb;
+    auto none = run_cli({"replay", "--source-jsonl", fixture_dump("enmap-6.1")},
+                        {"DATABASE_URL=", "ENMAP_MIGRATE_PG_BIN=/nonexistent/bin",
+                         "ENMAP_MIGRATE_DEVDB=" + (devdb.path() / "devdb").string()});
+    CHECK(none.status == 6);
+    CHECK(none.err.find("embedded dev database") != std::string::npos);
+    CHECK(none.err.find("scripts/bootstrap") != std::string::npos);
     auto bad = run_cli({"--database", "postgresql://bot:Sup3rS3cret@127.0.0.1:1/app?sslmode=disable",
                         "replay", "--source-jsonl", fixture_dump("enmap-6.1"), "--invalid-text", "replace"});
     CHECK(bad.status == 6);

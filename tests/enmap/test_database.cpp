@@ -98,7 +98,7 @@ TEST_CASE("database: rows come in bytewise key order, all of them, and the fixtu
         auto before = folder_state(dir);
         {
             enmap::Database db(dir / "enmap.sqlite");
-            CHECK(db.open_mode() == enmap::OpenMode::k_private_copy);  // the fixtures carry -wal and -shm
+            CHECK(db.open_mode() == enmap::OpenMode::k_immutable);  // the fixtures carry no -wal or -shm
             for (const auto& table : db.tables()) {
                 CAPTURE(table);
                 auto rows = read_all(db, table);
@@ -174,7 +174,8 @@ TEST_CASE("database: a WAL-mode file without -wal/-shm is opened immutable and g
     CHECK(folder_state(tmp.path()) == before);
 }
 
-TEST_CASE("database: a rollback-journal file is opened read-only and keeps its bytes; raw bytes survive") {
+TEST_CASE(
+    "database: a rollback-journal file is opened read-only and keeps its bytes, and raw bytes survive") {
     test_support::TempDir tmp;
     fs::path path = tmp.path() / "enmap.sqlite";
     test_support::write_enmap_db(path, {{"samples",

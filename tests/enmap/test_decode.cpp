@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include "enmap/encode.hpp"
 #include "tests/enmap/decode_support.hpp"
 
 using decode_test::canon;
@@ -65,12 +66,22 @@ TEST_CASE("decode json: numbers are written as JavaScript's Number#toString") {
     CHECK(canon("123456789012345", k_json) == "123456789012345");
     CHECK(canon("1e-400", k_json) == "0");
     CHECK(canon("0.30000000000000004", k_json) == "0.30000000000000004");
+    CHECK(canon("1.025", k_json) == "1.025");
+    CHECK(canon("100.50", k_json) == "100.5");
+    CHECK(canon("5.000", k_json) == "5");
+    CHECK(canon("0.1000", k_json) == "0.1");
+    CHECK(canon("-0.25", k_json) == "-0.25");
+    CHECK(canon("0.0000015", k_json) == "0.0000015");
+    CHECK(canon("0.00000015", k_json) == "1.5e-7");
+    CHECK(canon("123456789012.345", k_json) == "123456789012.345");
+    CHECK(canon("1234567890123.4567", k_json) == "1234567890123.4568");
+    CHECK(canon("0.000", k_json) == "0");
 }
 
 TEST_CASE("decode json: -0 becomes 0 and overflowing numbers become null, counted") {
-    auto d = decode_lenient("[-0,-0.0,-0e3,1e400,-1e400]", k_json);
-    CHECK(d.json == "[0,0,0,null,null]");
-    CHECK(d.counts.negative_zero == 3);
+    auto d = decode_lenient("[-0,-0.0,-0e3,1e400,-1e400,-0.000]", k_json);
+    CHECK(d.json == "[0,0,0,null,null,0]");
+    CHECK(d.counts.negative_zero == 4);
     CHECK(d.counts.non_finite == 2);
 }
 
@@ -218,17 +229,30 @@ TEST_CASE("decode serialize-javascript: function sources under each --functions 
          "class A extends B { constructor(x) { super(x); } }"},
         {"undefined => 1", "undefined => 1"},
     };
-    for (const auto& [source, quoted] : functions) {
+    // Builds "<a><x><b><x><c><x><d>".
+    auto around = [](const std::string& x, const char* a, const char* b, const char* c, const char* d) {
+        std::string text = a;
+        text += x;
+        text += b;
+        text += x;
+        text += c;
+        text += x;
+        text += d;
+        return text;
+    };
+    for (const auto& function : functions) {
+        const std::string& source = function.first;
+        const std::string& quoted = function.second;
         CAPTURE(source);
         const std::string text =
-            "{\"f\":" + source + ",\"n\":1,\"a\":[" + source + "],\"m\":new Map([[\"k\"," + source + "]])}";
+            around(source, "{\"f\":", ",\"n\":1,\"a\":[", "],\"m\":new Map([[\"k\",", "]])}");
         auto dropped = decode(text, k_sj, policies(InvalidTextPolicy::k_error, FunctionPolicy::k_drop));
         CHECK(dropped.json == R"({"n":1,"a":[null],"m":{}})");
         CHECK(dropped.counts.functions_dropped == 3);
         CHECK(dropped.violations.empty());
         auto kept = decode(text, k_sj, policies(InvalidTextPolicy::k_error, FunctionPolicy::k_source));
-        CHECK(kept.json == "{\"f\":\"" + quoted + "\",\"n\":1,\"a\":[\"" + quoted + "\"],\"m\":{\"k\":\"" +
-                               quoted + "\"}}");
+        CHECK(kept.json ==
+              around(quoted, "{\"f\":\"", "\",\"n\":1,\"a\":[\"", "\"],\"m\":{\"k\":\"", "\"}}"));
         CHECK(kept.counts.functions_kept == 3);
         auto refused = decode(text, k_sj, policies(InvalidTextPolicy::k_error, FunctionPolicy::k_error));
         REQUIRE(refused.violations.size() == 3);
@@ -364,6 +388,17 @@ TEST_CASE("decode: paths quote member names that are not identifiers") {
     auto d = decode(R"({"a b":{"c":["\u0000"]},"$ok_1":"\u0000","1x":"\u0000","q\"":"\u0000"})", k_json,
                     policies(InvalidTextPolicy::k_error, FunctionPolicy::k_error));
     CHECK(paths(d) == std::vector<std::string>{"$[\"a b\"].c[0]", "$.$ok_1", "$[\"1x\"]", "$[\"q\\\"\"]"});
+    auto escaped = decode(R"({"\ud83c\udf89\u00e9":"\u0000"})", k_json,
+                          policies(InvalidTextPolicy::k_error, FunctionPolicy::k_error));
+    // Raw member names with invalid UTF-8, and function sources cut inside a character, give valid text.
+    auto raw = decode("{\"a\xFF\":\"\\u0000\",\"f\":x => '" + std::string(33, 'y') + "\xC3\xA9'}", k_sj,
+                      policies(InvalidTextPolicy::k_replace, FunctionPolicy::k_error));
+    REQUIRE(raw.violations.size() == 1);
+    CHECK(raw.violations[0].detail.find("\xEF\xBF\xBD...`") != std::string::npos);
+    auto raw_key = decode("{\"a\xFF\":\"\\u0000\"}", k_json,
+                          policies(InvalidTextPolicy::k_error, FunctionPolicy::k_error));
+    CHECK(paths(raw_key) == std::vector<std::string>{"$[\"a\xEF\xBF\xBD\"]", "$[\"a\xEF\xBF\xBD\"]"});
+    CHECK(paths(escaped) == std::vector<std::string>{"$[\"\xF0\x9F\x8E\x89\xC3\xA9\"]"});
 }
 
 TEST_CASE("decode_key applies the text policy to keys") {
@@ -404,6 +439,48 @@ TEST_CASE("decode_value_prefix decodes the value at the start and says where it 
     CHECK(enmap::decode_value_prefix(R"({"t":1,"v":"x"}]})", k_bs, options, out, violations, counts) == 15);
     CHECK(out == "\"x\"");
     CHECK_THROWS_AS(decode_lenient("1 2", k_json), DecodeError);
+}
+
+TEST_CASE("decode_value_prefix walks many values in one long text") {
+    std::string text;
+    for (int i = 0; i < 20000; ++i) {
+        text += "{\"key\":\"k" + std::to_string(i) + "\",\"value\":new Set([" + std::to_string(i) + "])},";
+    }
+    text += "]";
+    std::string out;
+    std::vector<enmap::Violation> violations;
+    enmap::LossyCounts counts;
+    auto options = policies(InvalidTextPolicy::k_error, FunctionPolicy::k_error);
+    std::size_t at = 0;
+    for (int i = 0; i < 20000; ++i) {
+        at += enmap::decode_value_prefix(std::string_view(text).substr(at), k_sj, options, out, violations,
+                                         counts);
+        REQUIRE(text[at] == ',');
+        ++at;
+    }
+    CHECK(text.substr(at) == "]");
+    CHECK(out.size() > 20000 * 20);
+    CHECK(out.substr(0, 29) == R"({"key":"k0","value":[0]}{"key)");
+}
+
+TEST_CASE("decode: a mixed-encoding table decodes each row by its own encoding to the same JSON") {
+    std::mt19937_64 rng(7);
+    for (int i = 0; i < 200; ++i) {
+        std::mt19937_64 same = rng;
+        const enmap::JsValue value = enmap::bot_value(rng, k_sj);
+        const enmap::JsValue twin = enmap::bot_value(same, k_bs);
+        auto options = policies(InvalidTextPolicy::k_error, FunctionPolicy::k_error);
+        std::string out_5;
+        std::string out_6;
+        std::vector<enmap::Violation> violations;
+        enmap::LossyCounts counts;
+        const std::string text_5 = *enmap::encode(value, k_sj);
+        const std::string text_6 = *enmap::encode(twin, k_bs);
+        CHECK(enmap::decode_value_detect(text_5, options, out_5, violations, counts) != k_bs);
+        CHECK(enmap::decode_value_detect(text_6, options, out_6, violations, counts) == k_bs);
+        CHECK(out_5 == out_6);
+        CHECK(violations.empty());
+    }
 }
 
 TEST_CASE("decode: a failed decode leaves the output, violations and counts untouched") {

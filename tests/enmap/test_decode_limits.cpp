@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <pthread.h>
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -64,6 +65,39 @@ TEST_CASE("decode limits: 10,001 levels of nesting throw DecodeError, 9,000 deco
               .json == "null");
 }
 
+TEST_CASE("decode limits: deep values decode from a thread with a small stack") {
+    // The decoder moves deep values to a stack of its own, so the caller's stack size does not matter.
+    struct Job {
+        std::string json;
+        bool threw = false;
+    } job;
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setstacksize(&attributes, std::size_t{256} * 1024);
+    pthread_t thread;
+    REQUIRE(pthread_create(
+                &thread, &attributes,
+                [](void* argument) -> void* {
+                    auto* j = static_cast<Job*>(argument);
+                    try {
+                        j->json = decode_test::decode_lenient(
+                                      repeat("{\"t\":4,\"v\":[", 9000) + "{\"t\":5}" + repeat("]}", 9000),
+                                      Encoding::k_better_serialize)
+                                      .json;
+                        decode_test::decode_lenient(repeat("[", 10001) + repeat("]", 10001),
+                                                    Encoding::k_json);
+                    } catch (const DecodeError&) {
+                        j->threw = true;
+                    }
+                    return nullptr;
+                },
+                &job) == 0);
+    pthread_join(thread, nullptr);
+    pthread_attr_destroy(&attributes);
+    CHECK(job.json == repeat("[", 9000) + "null" + repeat("]", 9000));
+    CHECK(job.threw);
+}
+
 TEST_CASE("decode limits: truncated text throws DecodeError at every byte offset") {
     const std::pair<Encoding, std::string> values[] = {
         {Encoding::k_json,
@@ -73,7 +107,9 @@ TEST_CASE("decode limits: truncated text throws DecodeError at every byte offset
         {Encoding::k_better_serialize,
          R"({"t":0,"v":{"a":{"t":10,"v":[["k",{"t":11,"v":[{"t":2,"v":"NaN"},{"t":8,"v":"5"}]}]]},"r":{"t":9,"v":{"s":"x","f":"g"}},"d":{"t":6,"v":"2024-02-29T23:59:59.999Z"},"n":{"t":5},"u":{"t":7},"s":{"t":1,"v":"\u0000"}}})"},
     };
-    for (const auto& [encoding, text] : values) {
+    for (const auto& value : values) {
+        const Encoding encoding = value.first;
+        const std::string& text = value.second;
         CAPTURE(text);
         REQUIRE_NOTHROW(decode_test::decode_lenient(text, encoding));
         for (std::size_t length = 0; length < text.size(); ++length) {

@@ -93,10 +93,9 @@ TEST_CASE("decode properties: realistic bot values decode the same in every gene
             const auto got = decode_test::decode(text, encoding, options);
             CHECK(got.json == enmap::expected_canonical(enmap::stored_view(value, encoding), options).json);
             CHECK(got.violations.empty());
-            CHECK(enmap::detect_encoding(text) == (encoding == Encoding::k_json ? Encoding::k_json
-                                                   : encoding == Encoding::k_better_serialize
-                                                       ? Encoding::k_better_serialize
-                                                       : enmap::detect_encoding(text)));
+            // Every bot value holds a Date (and 5.9/6 values Sets, Maps or BigInts), so each generation
+            // detects as itself.
+            CHECK(enmap::detect_encoding(text) == encoding);
         }
         enmap::bot_value(rng, Encoding::k_json);
     }

@@ -10,6 +10,7 @@
 
 #include "enmap/database.hpp"
 #include "enmap/error.hpp"
+#include "enmap/summary.hpp"
 #include "enmap/table_reader.hpp"
 #include "tests/support.hpp"
 
@@ -86,6 +87,18 @@ TEST_CASE("export: each fixture's export files are detected and give the same ro
             auto from_db = decode_table(db, file->name());
             CHECK(from_export.size() == db.row_count(file->name()));
             CHECK(from_export == from_db);
+        }
+        // The same data gives the same digests, whichever source it comes from.
+        auto export_summary = enmap::summarize(exports);
+        auto db_summary = enmap::summarize(db, {}, exports.tables());
+        REQUIRE(export_summary.tables.size() == db_summary.tables.size());
+        std::map<std::string, std::pair<std::string, std::uint64_t>> by_name;
+        for (const auto& table : db_summary.tables) {
+            by_name[table.name] = {table.sha256, table.rows};
+        }
+        for (const auto& table : export_summary.tables) {
+            CAPTURE(table.name);
+            CHECK(by_name.at(table.name) == std::pair{table.sha256, table.rows});
         }
     }
 }

@@ -46,10 +46,12 @@ TEST_CASE(
     fs::path path = tmp.path() / "enmap.sqlite";
     // Inserted out of order; "B" (0x42) sorts before "a" (0x61) bytewise.
     test_support::write_enmap_db(
-        path, {{"points", {{"a", "[1,2]"}, {"B", "\"x\\ty\""}, {"q\"uote", std::nullopt}}}});
+        path, {{"points", {{"a", "[1,2]"}, {"B", "\"x\\ty\""}, {"q\"uote", std::nullopt}}}, {"empty", {}}});
     enmap::Database db(path);
     auto summary = enmap::summarize(db);
-    REQUIRE(summary.tables.size() == 1);
+    REQUIRE(summary.tables.size() == 2);
+    CHECK(summary.tables[1].sha256 == sha256_hex(""));
+    CHECK(summary.tables[1].rows == 0);
     const auto& table = summary.tables[0];
     CHECK(table.rows == 3);
     CHECK(table.null_values == 1);
@@ -116,7 +118,7 @@ TEST_CASE("summary: digests of every fixture are stable across runs and change w
 }
 
 TEST_CASE(
-    "summary: a mixed table reports both encodings; --format overrides detection; tables can be chosen") {
+    "summary: a mixed table reports both encodings, --format overrides detection, tables can be chosen") {
     test_support::TempDir tmp;
     fs::path path = tmp.path() / "enmap.sqlite";
     test_support::write_enmap_db(path, {{"points",

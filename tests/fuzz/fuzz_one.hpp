@@ -44,6 +44,10 @@ inline void fuzz_one(const std::uint8_t* data, std::size_t size) {
     try {
         enmap::decode_value(text, encoding, options, out, violations, counts);
         require_json(out);
+        if (options.invalid_text == enmap::InvalidTextPolicy::k_replace &&
+            options.functions != enmap::FunctionPolicy::k_error && !violations.empty()) {
+            std::abort();  // only the error policies record violations
+        }
     } catch (const enmap::DecodeError&) {
         if (!out.empty()) {
             std::abort();  // a failed decode must leave the output as it was

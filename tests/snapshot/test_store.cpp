@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <map>
+#include <memory>
 
 #include "enmap/error.hpp"
 #include "snapshot/capture.hpp"
@@ -226,4 +227,24 @@ TEST_CASE("snapshot store: restore refuses to replace files unless told, then re
     force.overwrite = true;
     store.materialize(id, db.parent_path(), force);
     CHECK_FALSE(fs::exists(db.string() + "-wal"));
+}
+
+TEST_CASE("snapshot store: a failed upgrade keeps the shared lock, so prune stays locked out") {
+    test_support::TempDir tmp;
+    fs::path file = tmp.path() / "a.json";
+    std::ofstream(file) << "{}";
+    {
+        Store store(tmp.path() / "store", Store::Access::k_write, "test");
+        capture_file(store, file);
+    }
+    auto first = std::make_unique<snapshot::StoreLock>(tmp.path() / "store",
+                                                       snapshot::StoreLock::Mode::k_shared, "first");
+    snapshot::StoreLock second(tmp.path() / "store", snapshot::StoreLock::Mode::k_shared, "second");
+    CHECK_FALSE(second.try_upgrade());
+    first.reset();
+    // Only `second` holds the lock now, and it must still hold it.
+    CHECK_THROWS_AS(
+        snapshot::StoreLock(tmp.path() / "store", snapshot::StoreLock::Mode::k_exclusive, "prune"),
+        enmap::RefusedError);
+    CHECK(second.try_upgrade());
 }
