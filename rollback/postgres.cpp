@@ -336,11 +336,12 @@ PostgresReport rollback_postgres(const PostgresOptions& options) {
                         .as<std::int64_t>();
         report.fingerprint = replay::catalog_fingerprint(tx);
         if (left == 0) {
-            auto recorded_fp = tx.exec1(
-                                     "SELECT coalesce(catalog_fingerprint, '') FROM enmap_migrate.runs "
-                                     "WHERE id = " +
-                                     run)[0]
-                                   .c_str();
+            std::string recorded_fp =
+                tx.exec1(
+                      "SELECT coalesce(catalog_fingerprint, '') FROM enmap_migrate.runs "
+                      "WHERE id = " +
+                      run)[0]
+                    .c_str();
             report.fingerprint_checked = true;
             report.fingerprint_matches = report.fingerprint == recorded_fp;
             if (!report.fingerprint_matches && !options.force) {
