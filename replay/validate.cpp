@@ -1,16 +1,83 @@
 #include "replay/validate.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <chrono>
+#include <future>
 #include <map>
-#include <pqxx/stream_to>
+#include <set>
 
 #include "replay/digest.hpp"
 #include "replay/json_text.hpp"
 #include "replay/naming.hpp"
 
 namespace replay {
+
+namespace {
+
+// One row reduced to the first 64 bits of md5(key) and of md5(jsonb text of the value).
+struct RowHash {
+    std::uint64_t key = 0;
+    std::uint64_t value = 0;
+    bool operator<(const RowHash& other) const { return key < other.key; }
+};
+
+constexpr int k_fetch_rows = 50000;
+constexpr std::size_t k_samples_per_table = 10;
+
+std::uint64_t parse_hex64(const char* text) {
+    std::uint64_t v = 0;
+    for (const char* p = text; *p != '\0'; ++p) {
+        char c = *p;
+        v = (v << 4) | static_cast<std::uint64_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+    }
+    return v;
+}
+
+std::string hex64(std::uint64_t v) {
+    static constexpr char k_hex[] = "0123456789abcdef";
+    std::string out(16, '0');
+    for (int i = 15; i >= 0; --i) {
+        out[static_cast<std::size_t>(i)] = k_hex[v & 0xF];
+        v >>= 4;
+    }
+    return out;
+}
+
+// The table read back: PostgreSQL prints each jsonb value and hashes it; a cursor keeps memory flat.
+std::vector<RowHash> read_back(pqxx::transaction_base& tx, const std::string& table) {
+    std::vector<RowHash> out;
+    tx.exec(
+        "DECLARE enmap_migrate_validate NO SCROLL CURSOR FOR SELECT left(md5(key), 16), "
+        "left(md5(value::text), 16) FROM " +
+        tx.quote_name(table));
+    while (true) {
+        auto batch =
+            tx.exec("FETCH FORWARD " + std::to_string(k_fetch_rows) + " FROM enmap_migrate_validate");
+        for (const auto& row : batch) {
+            out.push_back({parse_hex64(row[0].c_str()), parse_hex64(row[1].c_str())});
+        }
+        if (batch.size() < static_cast<pqxx::result::size_type>(k_fetch_rows)) {
+            break;
+        }
+    }
+    tx.exec("CLOSE enmap_migrate_validate");
+    return out;
+}
+
+// The source's rows, canonical JSON turned into jsonb's text, hashed the same way.
+std::vector<RowHash> source_hashes(Source& source, const std::string& enmap) {
+    std::vector<RowHash> out;
+    source.for_each_row(enmap, [&](std::string_view key, std::string_view value) {
+        out.push_back({md5_prefix64(key), md5_prefix64(jsonb_text(value))});
+    });
+    return out;
+}
+
+}  // namespace
 
 nlohmann::json ValidationReport::to_json() const {
     nlohmann::json samples_json = nlohmann::json::array();
@@ -52,54 +119,83 @@ ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
     for (const auto& t : source.tables()) {
         expected_rows[t.enmap_name] = t.rows;
     }
-    tx.exec(
-        "CREATE TEMP TABLE IF NOT EXISTS enmap_migrate_expected (key text NOT NULL, h text NOT NULL) "
-        "ON COMMIT DROP");
-    Digest md5("md5");
     for (const auto& t : tables) {
         ++report.tables;
-        std::string table = tx.quote_name(t.table);
-        auto count = tx.exec1("SELECT count(*) FROM " + table)[0].as<std::uint64_t>();
-        report.rows += count;
-        if (count != expected_rows[t.enmap]) {
-            report.count_mismatches.push_back(t.table + ": " + std::to_string(count) +
+        // Both sides at once: the source is hashed on another core while PostgreSQL reads back.
+        auto expected_future = std::async(std::launch::async, [&] { return source_hashes(source, t.enmap); });
+        std::vector<RowHash> actual;
+        try {
+            actual = read_back(tx, t.table);
+        } catch (...) {
+            expected_future.wait();
+            throw;
+        }
+        double read_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::vector<RowHash> expected = expected_future.get();
+        spdlog::debug("validate {}: read back {} rows by {:.2f}s, source hashed by {:.2f}s", t.table, actual.size(),
+                      read_seconds, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        report.rows += actual.size();
+        if (actual.size() != expected_rows[t.enmap]) {
+            report.count_mismatches.push_back(t.table + ": " + std::to_string(actual.size()) +
                                               " rows, the source has " +
                                               std::to_string(expected_rows[t.enmap]));
         }
-        tx.exec("TRUNCATE pg_temp.enmap_migrate_expected");
-        {
-            pqxx::stream_to stream(tx, "pg_temp.enmap_migrate_expected",
-                                   std::vector<std::string>{"key", "h"});
-            std::string key_text;
-            std::string hash;
-            source.for_each_row(t.enmap, [&](std::string_view key, std::string_view value) {
-                key_text.assign(key);
-                md5.update(jsonb_text(value));
-                hash = md5.hex_final();
-                stream << std::tie(key_text, hash);
-            });
-            stream.complete();
+        std::sort(actual.begin(), actual.end());
+        std::sort(expected.begin(), expected.end());
+        std::set<std::uint64_t> missing;
+        std::set<std::uint64_t> extra;
+        std::set<std::uint64_t> changed;
+        std::uint64_t n_missing = 0;
+        std::uint64_t n_extra = 0;
+        std::uint64_t n_changed = 0;
+        auto note = [](std::set<std::uint64_t>& set, std::uint64_t key, std::uint64_t& count) {
+            ++count;
+            if (set.size() < k_samples_per_table) {
+                set.insert(key);
+            }
+        };
+        std::size_t i = 0;
+        std::size_t j = 0;
+        while (i < expected.size() || j < actual.size()) {
+            if (j == actual.size() || (i < expected.size() && expected[i].key < actual[j].key)) {
+                note(missing, expected[i++].key, n_missing);
+            } else if (i == expected.size() || actual[j].key < expected[i].key) {
+                note(extra, actual[j++].key, n_extra);
+            } else {
+                if (expected[i].value != actual[j].value) {
+                    note(changed, expected[i].key, n_changed);
+                }
+                ++i;
+                ++j;
+            }
         }
-        tx.exec("ANALYZE pg_temp.enmap_migrate_expected");
-        std::string join = " FROM (SELECT key, value, md5(value::text) AS h FROM " + table +
-                           ") r FULL JOIN pg_temp.enmap_migrate_expected e ON e.key = r.key "
-                           "WHERE r.key IS NULL OR e.key IS NULL OR r.h <> e.h";
-        auto counts = tx.exec1(
-            "SELECT count(*) FILTER (WHERE r.key IS NULL), count(*) FILTER (WHERE e.key IS NULL), "
-            "count(*) FILTER (WHERE r.key IS NOT NULL AND e.key IS NOT NULL)" +
-            join);
-        auto missing = counts[0].as<std::uint64_t>();
-        auto extra = counts[1].as<std::uint64_t>();
-        auto changed = counts[2].as<std::uint64_t>();
-        report.missing += missing;
-        report.extra += extra;
-        report.changed += changed;
-        if (missing + extra + changed > 0) {
-            for (const auto& row : tx.exec("SELECT coalesce(r.key, e.key), CASE WHEN r.key IS NULL THEN "
-                                           "'missing' WHEN e.key IS NULL "
-                                           "THEN 'extra' ELSE 'changed' END, coalesce(r.value::text, '')" +
-                                           join + " ORDER BY 1 LIMIT 10")) {
-                report.samples.push_back({t.table, row[0].c_str(), row[1].c_str(), row[2].c_str()});
+        report.missing += n_missing;
+        report.extra += n_extra;
+        report.changed += n_changed;
+        if (n_missing + n_extra + n_changed == 0) {
+            continue;
+        }
+        // Name the keys: the source knows the missing ones, PostgreSQL the extra and changed ones.
+        if (!missing.empty()) {
+            source.for_each_row(t.enmap, [&](std::string_view key, std::string_view) {
+                if (missing.count(md5_prefix64(key)) > 0) {
+                    report.samples.push_back({t.table, std::string(key), "missing", ""});
+                }
+            });
+        }
+        std::string list;
+        for (const auto* set : {&extra, &changed}) {
+            for (auto h : *set) {
+                list += (list.empty() ? "'" : ", '") + hex64(h) + "'";
+            }
+        }
+        if (!list.empty()) {
+            for (const auto& row :
+                 tx.exec("SELECT key, value::text, left(md5(key), 16) FROM " + tx.quote_name(t.table) +
+                         " WHERE left(md5(key), 16) IN (" + list + ") ORDER BY key")) {
+                bool is_extra = extra.count(parse_hex64(row[2].c_str())) > 0;
+                report.samples.push_back(
+                    {t.table, row[0].c_str(), is_extra ? "extra" : "changed", row[1].c_str()});
             }
         }
     }
@@ -132,7 +228,6 @@ ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
             }
         }
     }
-    tx.exec("DROP TABLE IF EXISTS pg_temp.enmap_migrate_expected");
     report.ok = report.count_mismatches.empty() && report.missing + report.extra + report.changed == 0;
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return report;

@@ -1,7 +1,8 @@
 #pragma once
 // replay/ validation: every raw_ table against the source, counts first, then key by key. The
-// source's canonical JSON is turned into jsonb's own text (json_text.hpp) and hashed, and
-// PostgreSQL compares the hashes with md5(value::text), so nothing jsonb normalizes raises an alarm.
+// table is read back as md5(key), md5(value::text) (jsonb's own printing); the source's canonical
+// JSON is turned into that same jsonb text (json_text.hpp) and hashed alike, so nothing jsonb
+// normalizes can raise an alarm while any changed byte of a key or value does.
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -45,7 +46,7 @@ struct ValidationReport {
 };
 
 /// Compares each table with the source (and raw_internal_autonum with the counters when
-/// `autonum` is set). Uses a temporary table; leaves nothing behind. Throws pqxx errors.
+/// `autonum` is set). Memory: 16 bytes per row of the largest table. Throws pqxx errors.
 ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
                                  const std::vector<TableToValidate>& tables, bool autonum);
 
