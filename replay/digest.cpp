@@ -44,26 +44,6 @@ std::string Digest::hex_final() {
     return out;
 }
 
-std::uint64_t md5_prefix64(std::string_view bytes) {
-    struct Context {
-        EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-        ~Context() { EVP_MD_CTX_free(ctx); }
-    };
-    thread_local Context context;
-    unsigned char buf[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (context.ctx == nullptr || EVP_DigestInit_ex(context.ctx, EVP_md5(), nullptr) != 1 ||
-        EVP_DigestUpdate(context.ctx, bytes.data(), bytes.size()) != 1 ||
-        EVP_DigestFinal_ex(context.ctx, buf, &len) != 1) {
-        throw std::runtime_error("OpenSSL MD5 failed");
-    }
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) {
-        v = (v << 8) | buf[i];
-    }
-    return v;
-}
-
 std::string sha256_hex(std::string_view bytes) {
     Digest d("sha256");
     d.update(bytes);

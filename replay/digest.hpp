@@ -1,5 +1,5 @@
 #pragma once
-// replay/ digests: SHA-256 for plan, source and journal digests, MD5 to match PostgreSQL's md5().
+// replay/ digests: SHA-256 for plan, source and Drizzle file digests.
 
 #include <cstdint>
 #include <memory>
@@ -25,10 +25,6 @@ private:
     struct Impl;
     std::unique_ptr<Impl> m_impl;
 };
-
-/// The first 64 bits of the MD5 of the bytes, big-endian: what PostgreSQL's
-/// ('x' || left(md5(text), 16)) denotes. Thread-safe.
-std::uint64_t md5_prefix64(std::string_view bytes);
 
 /// Lowercase hex SHA-256 of the bytes.
 std::string sha256_hex(std::string_view bytes);

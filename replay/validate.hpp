@@ -1,8 +1,9 @@
 #pragma once
 // replay/ validation: every raw_ table against the source, counts first, then key by key. The
-// table is read back as md5(key), md5(value::text) (jsonb's own printing); the source's canonical
-// JSON is turned into that same jsonb text (json_text.hpp) and hashed alike, so nothing jsonb
-// normalizes can raise an alarm while any changed byte of a key or value does.
+// table is read back as hashtextextended(key), hashtextextended(value::text) (jsonb's own
+// printing); the source's canonical JSON is turned into that same jsonb text (json_text.hpp) and
+// hashed alike (pg_hash.hpp), so nothing jsonb normalizes can raise an alarm while any changed
+// byte of a key or value does (short of a 64-bit hash collision).
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
