@@ -34,14 +34,53 @@ std::uint64_t parse_int64(const char* text) {
     return static_cast<std::uint64_t>(std::strtoll(text, nullptr, 10));
 }
 
-// The table read back: PostgreSQL prints each jsonb value and hashes it; a cursor keeps memory flat.
-// hashtextextended (PostgreSQL's 64-bit lookup3) costs the server half of what md5 does.
-std::vector<RowHash> read_back(pqxx::transaction_base& tx, const std::string& table) {
+constexpr std::uint64_t k_rows_per_bucket = 2000000;  // 32 MB of hashes per side at most
+
+// The bucket of a key hash, as PostgreSQL computes ((h % n) + n) % n on bigint.
+std::uint64_t bucket_of(std::uint64_t key_hash, std::uint64_t buckets) {
+    auto h = static_cast<std::int64_t>(key_hash);
+    auto n = static_cast<std::int64_t>(buckets);
+    return static_cast<std::uint64_t>(((h % n) + n) % n);
+}
+
+// Pass 1: count and an order-independent sum (mod 2^64) of hashtextextended(key TAB jsonb text).
+// A tab cannot occur in jsonb's printing, so the split between key and value is unambiguous.
+struct Summary {
+    std::uint64_t rows = 0;
+    std::uint64_t sum = 0;
+};
+
+Summary server_summary(pqxx::transaction_base& tx, const std::string& table) {
+    auto row = tx.exec1(
+        "SELECT count(*), ((coalesce(sum(hashtextextended(key || E'\\t' || value::text, 0)), 0) "
+        "% 18446744073709551616) + 18446744073709551616) % 18446744073709551616 FROM " +
+        tx.quote_name(table));
+    return {row[0].as<std::uint64_t>(), std::strtoull(row[1].c_str(), nullptr, 10)};
+}
+
+Summary source_summary(Source& source, const std::string& enmap) {
+    Summary s;
+    std::string line;
+    source.for_each_row(enmap, [&](std::string_view key, std::string_view value) {
+        line.assign(key);
+        line.push_back('\t');
+        line.append(jsonb_text(value));
+        s.sum += pg_hash_text_extended(line);
+        ++s.rows;
+    });
+    return s;
+}
+
+// Pass 2, only when pass 1 differs: one bucket of the table read back through a cursor.
+std::vector<RowHash> read_back(pqxx::transaction_base& tx, const std::string& table, std::uint64_t bucket,
+                               std::uint64_t buckets) {
     std::vector<RowHash> out;
+    std::string n = std::to_string(buckets);
     tx.exec(
         "DECLARE enmap_migrate_validate NO SCROLL CURSOR FOR SELECT hashtextextended(key, 0), "
         "hashtextextended(value::text, 0) FROM " +
-        tx.quote_name(table));
+        tx.quote_name(table) + " WHERE ((hashtextextended(key, 0) % " + n + ") + " + n + ") % " + n + " = " +
+        std::to_string(bucket));
     while (true) {
         auto batch =
             tx.exec("FETCH FORWARD " + std::to_string(k_fetch_rows) + " FROM enmap_migrate_validate");
@@ -56,11 +95,14 @@ std::vector<RowHash> read_back(pqxx::transaction_base& tx, const std::string& ta
     return out;
 }
 
-// The source's rows, canonical JSON turned into jsonb's text, hashed the same way.
-std::vector<RowHash> source_hashes(Source& source, const std::string& enmap) {
+std::vector<RowHash> source_hashes(Source& source, const std::string& enmap, std::uint64_t bucket,
+                                   std::uint64_t buckets) {
     std::vector<RowHash> out;
     source.for_each_row(enmap, [&](std::string_view key, std::string_view value) {
-        out.push_back({pg_hash_text_extended(key), pg_hash_text_extended(jsonb_text(value))});
+        std::uint64_t key_hash = pg_hash_text_extended(key);
+        if (bucket_of(key_hash, buckets) == bucket) {
+            out.push_back({key_hash, pg_hash_text_extended(jsonb_text(value))});
+        }
     });
     return out;
 }
@@ -110,58 +152,74 @@ ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
     for (const auto& t : tables) {
         ++report.tables;
         // Both sides at once: the source is hashed on another core while PostgreSQL reads back.
-        auto expected_future = std::async(std::launch::async, [&] { return source_hashes(source, t.enmap); });
-        std::vector<RowHash> actual;
+        auto source_future = std::async(std::launch::async, [&] { return source_summary(source, t.enmap); });
+        Summary actual_summary;
         try {
-            actual = read_back(tx, t.table);
+            actual_summary = server_summary(tx, t.table);
         } catch (...) {
-            expected_future.wait();
+            source_future.wait();
             throw;
         }
-        double read_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        std::vector<RowHash> expected = expected_future.get();
-        spdlog::debug("validate {}: read back {} rows by {:.2f}s, source hashed by {:.2f}s", t.table,
-                      actual.size(), read_seconds,
-                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-        report.rows += actual.size();
-        if (actual.size() != expected_rows[t.enmap]) {
-            report.count_mismatches.push_back(t.table + ": " + std::to_string(actual.size()) +
+        Summary expected_summary = source_future.get();
+        report.rows += actual_summary.rows;
+        if (actual_summary.rows != expected_rows[t.enmap]) {
+            report.count_mismatches.push_back(t.table + ": " + std::to_string(actual_summary.rows) +
                                               " rows, the source has " +
                                               std::to_string(expected_rows[t.enmap]));
         }
-        std::sort(actual.begin(), actual.end());
-        std::sort(expected.begin(), expected.end());
+        if (actual_summary.rows == expected_summary.rows && actual_summary.sum == expected_summary.sum) {
+            continue;
+        }
+        spdlog::debug("validate {}: the summaries differ; comparing key by key", t.table);
+        std::uint64_t buckets = std::max(actual_summary.rows, expected_summary.rows) / k_rows_per_bucket + 1;
         std::set<std::uint64_t> missing;
         std::set<std::uint64_t> extra;
         std::set<std::uint64_t> changed;
         std::uint64_t n_missing = 0;
         std::uint64_t n_extra = 0;
         std::uint64_t n_changed = 0;
-        auto note = [](std::set<std::uint64_t>& set, std::uint64_t key, std::uint64_t& count) {
-            ++count;
-            if (set.size() < k_samples_per_table) {
-                set.insert(key);
+        for (std::uint64_t bucket = 0; bucket < buckets; ++bucket) {
+            auto expected_future = std::async(
+                std::launch::async, [&] { return source_hashes(source, t.enmap, bucket, buckets); });
+            std::vector<RowHash> actual;
+            try {
+                actual = read_back(tx, t.table, bucket, buckets);
+            } catch (...) {
+                expected_future.wait();
+                throw;
             }
-        };
-        std::size_t i = 0;
-        std::size_t j = 0;
-        while (i < expected.size() || j < actual.size()) {
-            if (j == actual.size() || (i < expected.size() && expected[i].key < actual[j].key)) {
-                note(missing, expected[i++].key, n_missing);
-            } else if (i == expected.size() || actual[j].key < expected[i].key) {
-                note(extra, actual[j++].key, n_extra);
-            } else {
-                if (expected[i].value != actual[j].value) {
-                    note(changed, expected[i].key, n_changed);
+            std::vector<RowHash> expected = expected_future.get();
+            std::sort(actual.begin(), actual.end());
+            std::sort(expected.begin(), expected.end());
+            auto note = [](std::set<std::uint64_t>& set, std::uint64_t key, std::uint64_t& count) {
+                ++count;
+                if (set.size() < k_samples_per_table) {
+                    set.insert(key);
                 }
-                ++i;
-                ++j;
+            };
+            std::size_t i = 0;
+            std::size_t j = 0;
+            while (i < expected.size() || j < actual.size()) {
+                if (j == actual.size() || (i < expected.size() && expected[i].key < actual[j].key)) {
+                    note(missing, expected[i++].key, n_missing);
+                } else if (i == expected.size() || actual[j].key < expected[i].key) {
+                    note(extra, actual[j++].key, n_extra);
+                } else {
+                    if (expected[i].value != actual[j].value) {
+                        note(changed, expected[i].key, n_changed);
+                    }
+                    ++i;
+                    ++j;
+                }
             }
         }
         report.missing += n_missing;
         report.extra += n_extra;
         report.changed += n_changed;
         if (n_missing + n_extra + n_changed == 0) {
+            report.count_mismatches.push_back(t.table +
+                                              ": the table's checksum differs from the source's, yet "
+                                              "no key does (a 64-bit hash collision?)");
             continue;
         }
         // Name the keys: the source knows the missing ones, PostgreSQL the extra and changed ones.

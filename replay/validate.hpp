@@ -47,7 +47,9 @@ struct ValidationReport {
 };
 
 /// Compares each table with the source (and raw_internal_autonum with the counters when
-/// `autonum` is set). Memory: 16 bytes per row of the largest table. Throws pqxx errors.
+/// `autonum` is set): first a count and an order-independent checksum on both sides at once;
+/// only when they differ, key by key in buckets of at most 2M rows (32 MB per side), naming up
+/// to 10 keys per kind. Throws pqxx errors.
 ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
                                  const std::vector<TableToValidate>& tables, bool autonum);
 
