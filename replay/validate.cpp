@@ -45,10 +45,7 @@ std::uint64_t bucket_of(std::uint64_t key_hash, std::uint64_t buckets) {
 
 // Pass 1: count and an order-independent sum (mod 2^64) of hashtextextended(key TAB jsonb text).
 // A tab cannot occur in jsonb's printing, so the split between key and value is unambiguous.
-struct Summary {
-    std::uint64_t rows = 0;
-    std::uint64_t sum = 0;
-};
+using Summary = TableChecksum;
 
 Summary server_summary(pqxx::transaction_base& tx, const std::string& table) {
     auto row = tx.exec1(
@@ -60,14 +57,7 @@ Summary server_summary(pqxx::transaction_base& tx, const std::string& table) {
 
 Summary source_summary(Source& source, const std::string& enmap) {
     Summary s;
-    std::string line;
-    source.for_each_row(enmap, [&](std::string_view key, std::string_view value) {
-        line.assign(key);
-        line.push_back('\t');
-        line.append(jsonb_text(value));
-        s.sum += pg_hash_text_extended(line);
-        ++s.rows;
-    });
+    source.for_each_row(enmap, [&](std::string_view key, std::string_view value) { s.add(key, value); });
     return s;
 }
 
@@ -109,6 +99,15 @@ std::vector<RowHash> source_hashes(Source& source, const std::string& enmap, std
 
 }  // namespace
 
+void TableChecksum::add(std::string_view key, std::string_view value_json) {
+    thread_local std::string line;
+    line.assign(key);
+    line.push_back('\t');
+    line.append(jsonb_text(value_json));
+    sum += pg_hash_text_extended(line);
+    ++rows;
+}
+
 nlohmann::json ValidationReport::to_json() const {
     nlohmann::json samples_json = nlohmann::json::array();
     for (const auto& d : samples) {
@@ -142,7 +141,8 @@ std::string ValidationReport::describe() const {
 }
 
 ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
-                                 const std::vector<TableToValidate>& tables, bool autonum) {
+                                 const std::vector<TableToValidate>& tables, bool autonum,
+                                 const std::map<std::string, TableChecksum>* known) {
     auto start = std::chrono::steady_clock::now();
     ValidationReport report;
     std::map<std::string, std::uint64_t> expected_rows;
@@ -152,7 +152,14 @@ ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
     for (const auto& t : tables) {
         ++report.tables;
         // Both sides at once: the source is hashed on another core while PostgreSQL reads back.
-        auto source_future = std::async(std::launch::async, [&] { return source_summary(source, t.enmap); });
+        const TableChecksum* precomputed = nullptr;
+        if (known != nullptr) {
+            auto it = known->find(t.enmap);
+            precomputed = it == known->end() ? nullptr : &it->second;
+        }
+        auto source_future = std::async(
+            precomputed != nullptr ? std::launch::deferred : std::launch::async,
+            [&] { return precomputed != nullptr ? *precomputed : source_summary(source, t.enmap); });
         Summary actual_summary;
         try {
             actual_summary = server_summary(tx, t.table);

@@ -6,6 +6,7 @@
 // byte of a key or value does (short of a 64-bit hash collision).
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <pqxx/transaction_base>
 #include <string>
@@ -14,6 +15,15 @@
 #include "replay/source.hpp"
 
 namespace replay {
+
+/// A table's row count and order-independent checksum: the sum, mod 2^64, of
+/// hashtextextended(key TAB jsonb text of the value) over its rows.
+struct TableChecksum {
+    std::uint64_t rows = 0;
+    std::uint64_t sum = 0;
+    /// Adds one row given as key and canonical JSON value; throws enmap::InputError on bad JSON.
+    void add(std::string_view key, std::string_view value_json);
+};
 
 /// One raw_ table and the enmap it should hold.
 struct TableToValidate {
@@ -50,7 +60,10 @@ struct ValidationReport {
 /// `autonum` is set): first a count and an order-independent checksum on both sides at once;
 /// only when they differ, key by key in buckets of at most 2M rows (32 MB per side), naming up
 /// to 10 keys per kind. Throws pqxx errors.
+/// `known` may hold checksums of the source rows computed while they were loaded (enmap ->
+/// checksum); the source is then read again only for a table whose checksum differs.
 ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
-                                 const std::vector<TableToValidate>& tables, bool autonum);
+                                 const std::vector<TableToValidate>& tables, bool autonum,
+                                 const std::map<std::string, TableChecksum>* known = nullptr);
 
 }  // namespace replay
