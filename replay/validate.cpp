@@ -141,8 +141,7 @@ std::string ValidationReport::describe() const {
 }
 
 ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
-                                 const std::vector<TableToValidate>& tables, bool autonum,
-                                 const std::map<std::string, TableChecksum>* known) {
+                                 const std::vector<TableToValidate>& tables, bool autonum) {
     auto start = std::chrono::steady_clock::now();
     ValidationReport report;
     std::map<std::string, std::uint64_t> expected_rows;
@@ -152,14 +151,7 @@ ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
     for (const auto& t : tables) {
         ++report.tables;
         // Both sides at once: the source is hashed on another core while PostgreSQL reads back.
-        const TableChecksum* precomputed = nullptr;
-        if (known != nullptr) {
-            auto it = known->find(t.enmap);
-            precomputed = it == known->end() ? nullptr : &it->second;
-        }
-        auto source_future = std::async(
-            precomputed != nullptr ? std::launch::deferred : std::launch::async,
-            [&] { return precomputed != nullptr ? *precomputed : source_summary(source, t.enmap); });
+        auto source_future = std::async(std::launch::async, [&] { return source_summary(source, t.enmap); });
         Summary actual_summary;
         try {
             actual_summary = server_summary(tx, t.table);

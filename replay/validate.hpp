@@ -60,10 +60,7 @@ struct ValidationReport {
 /// `autonum` is set): first a count and an order-independent checksum on both sides at once;
 /// only when they differ, key by key in buckets of at most 2M rows (32 MB per side), naming up
 /// to 10 keys per kind. Throws pqxx errors.
-/// `known` may hold checksums of the source rows computed while they were loaded (enmap ->
-/// checksum); the source is then read again only for a table whose checksum differs.
 ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
-                                 const std::vector<TableToValidate>& tables, bool autonum,
-                                 const std::map<std::string, TableChecksum>* known = nullptr);
+                                 const std::vector<TableToValidate>& tables, bool autonum);
 
 }  // namespace replay
