@@ -676,38 +676,46 @@ ValidationReport run_validate(Source& source, const std::string& database_url,
     source.prepare(decode);
     throw_if_violations(source.violations());
     auto conn = connect(database_url);
-    pqxx::work tx(*conn);
-    auto runs = active_runs(tx);
-    if (runs.empty()) {
-        throw enmap::RefusedError(
-            "the database " + redact_url(database_url) + " holds no committed run to validate",
-            "run `enmap-migrate replay` first");
-    }
-    std::string run_id = std::to_string(runs.front()["id"].get<std::int64_t>());
-    std::map<std::string, std::string> loaded;
-    for (const auto& row : tx.exec("SELECT enmap, table_name FROM enmap_migrate.tables WHERE run_id = " +
-                                   run_id + " AND enmap <> 'internal::autonum'")) {
-        loaded[row[0].c_str()] = row[1].c_str();
-    }
-    std::vector<TableToValidate> tables;
-    ValidationReport missing_tables;
-    for (const auto& t : source.tables()) {
-        auto it = loaded.find(t.enmap_name);
-        if (it == loaded.end()) {
-            missing_tables.count_mismatches.push_back("the enmap '" + t.enmap_name + "' (" +
-                                                      std::to_string(t.rows) +
-                                                      " rows) was not loaded by run " + run_id);
-        } else {
-            tables.push_back({t.enmap_name, it->second});
+    try {
+        pqxx::work tx(*conn);
+        auto runs = active_runs(tx);
+        if (runs.empty()) {
+            throw enmap::RefusedError(
+                "the database " + redact_url(database_url) + " holds no committed run to validate",
+                "run `enmap-migrate replay` first");
         }
+        std::string run_id = std::to_string(runs.front()["id"].get<std::int64_t>());
+        std::map<std::string, std::string> loaded;
+        for (const auto& row : tx.exec("SELECT enmap, table_name FROM enmap_migrate.tables WHERE run_id = " +
+                                       run_id + " AND enmap <> 'internal::autonum'")) {
+            loaded[row[0].c_str()] = row[1].c_str();
+        }
+        std::vector<TableToValidate> tables;
+        ValidationReport missing_tables;
+        for (const auto& t : source.tables()) {
+            auto it = loaded.find(t.enmap_name);
+            if (it == loaded.end()) {
+                missing_tables.count_mismatches.push_back("the enmap '" + t.enmap_name + "' (" +
+                                                          std::to_string(t.rows) +
+                                                          " rows) was not loaded by run " + run_id);
+            } else {
+                tables.push_back({t.enmap_name, it->second});
+            }
+        }
+        ValidationReport report = validate_tables(tx, source, tables, true);
+        for (const auto& m : missing_tables.count_mismatches) {
+            report.count_mismatches.push_back(m);
+        }
+        report.ok = report.ok && missing_tables.count_mismatches.empty();
+        tx.abort();
+        return report;
+    } catch (const pqxx::broken_connection& e) {
+        throw enmap::DatabaseError("the connection to PostgreSQL was lost during validation: " +
+                                   redact_message(e.what(), database_url));
+    } catch (const pqxx::sql_error& e) {
+        throw enmap::DatabaseError("PostgreSQL refused a validation query: " +
+                                   redact_message(e.what(), database_url));
     }
-    ValidationReport report = validate_tables(tx, source, tables, true);
-    for (const auto& m : missing_tables.count_mismatches) {
-        report.count_mismatches.push_back(m);
-    }
-    report.ok = report.ok && missing_tables.count_mismatches.empty();
-    tx.abort();
-    return report;
 }
 
 }  // namespace replay
