@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "enmap/summary.hpp"
 #include "replay/catalog.hpp"
 #include "replay/json_text.hpp"
 #include "replay/ledger.hpp"
@@ -27,17 +28,6 @@ using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-void add_lossy(enmap::LossyCounts& into, const enmap::LossyCounts& c) {
-    into.non_finite += c.non_finite;
-    into.negative_zero += c.negative_zero;
-    into.undefined_dropped += c.undefined_dropped;
-    into.sparse_holes += c.sparse_holes;
-    into.invalid_dates += c.invalid_dates;
-    into.text_replaced += c.text_replaced;
-    into.functions_dropped += c.functions_dropped;
-    into.functions_kept += c.functions_kept;
 }
 
 std::string slurp(const fs::path& path) {
@@ -117,7 +107,7 @@ void Run::preflight() {
         enmaps.push_back(t.enmap_name);
         m_rows[t.enmap_name] = t.rows;
         m_digests[t.enmap_name] = t.digest;
-        add_lossy(m_report.lossy, t.lossy);
+        m_report.lossy += t.lossy;
     }
     m_report.table_names = resolve_table_names(enmaps, m_options.renames);
     m_plan = m_options.plan_dir ? load_plan(*m_options.plan_dir)
@@ -589,21 +579,7 @@ ReplayReport Run::execute() {
 }  // namespace
 
 nlohmann::json lossy_json(const enmap::LossyCounts& c) {
-    nlohmann::json j = nlohmann::json::object();
-    auto put = [&](const char* name, std::uint64_t n) {
-        if (n > 0) {
-            j[name] = n;
-        }
-    };
-    put("non_finite", c.non_finite);
-    put("negative_zero", c.negative_zero);
-    put("undefined_dropped", c.undefined_dropped);
-    put("sparse_holes", c.sparse_holes);
-    put("invalid_dates", c.invalid_dates);
-    put("text_replaced", c.text_replaced);
-    put("functions_dropped", c.functions_dropped);
-    put("functions_kept", c.functions_kept);
-    return j;
+    return enmap::lossy_to_json(c);
 }
 
 nlohmann::json ModuleReport::to_json() const {
