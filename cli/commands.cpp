@@ -10,6 +10,9 @@ void register_status(CLI::App& app, GlobalOptions& globals);
 void register_plan(CLI::App& app, GlobalOptions& globals);
 void register_sample_data(CLI::App& app, GlobalOptions& globals);
 void register_devdb(CLI::App& app, GlobalOptions& globals);
+void register_rollback(CLI::App& app, GlobalOptions& globals);
+void register_rehearse(CLI::App& app, GlobalOptions& globals);
+void register_cleanup(CLI::App& app, GlobalOptions& globals);
 
 void register_commands(CLI::App& app, GlobalOptions& globals) {
     // Each command file adds a register_<name>(app, globals) call here when it works.
@@ -21,6 +24,9 @@ void register_commands(CLI::App& app, GlobalOptions& globals) {
     register_plan(app, globals);
     register_sample_data(app, globals);
     register_devdb(app, globals);
+    register_rollback(app, globals);
+    register_rehearse(app, globals);
+    register_cleanup(app, globals);
 }
 
 }  // namespace cli

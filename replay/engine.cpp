@@ -537,6 +537,17 @@ ReplayReport Run::execute() {
             record_module(tx, m_run_id, m_records[i]);
         }
         record_drizzle_rows(tx, m_run_id, m_report.drizzle_rows);
+        if (!m_options.dry_run) {
+            std::vector<TableState> states;
+            for (const auto& record : m_records) {
+                for (const auto& o : record.objects) {
+                    if (o.kind == "table") {
+                        states.push_back(table_state(tx, o.identity));
+                    }
+                }
+            }
+            record_table_states(tx, m_run_id, states);
+        }
         m_report.status = m_options.dry_run ? "dry-run" : (failed > 0 ? "partial" : "committed");
         finish_run(tx, m_run_id, m_report.status, m_report.rows, committed, failed, "",
                    lossy_json(m_report.lossy));

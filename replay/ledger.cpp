@@ -68,6 +68,13 @@ CREATE TABLE IF NOT EXISTS enmap_migrate.drizzle_rows (
     created_at bigint NOT NULL,
     PRIMARY KEY (run_id, id)
 );
+CREATE TABLE IF NOT EXISTS enmap_migrate.table_states (
+    run_id bigint NOT NULL REFERENCES enmap_migrate.runs (id) ON DELETE CASCADE,
+    identity text NOT NULL,
+    rows bigint NOT NULL,
+    digest text NOT NULL,
+    PRIMARY KEY (run_id, identity)
+);
 )sql";
 
 std::string ms(double seconds) {
@@ -134,6 +141,23 @@ void record_drizzle_rows(pqxx::transaction_base& tx, std::int64_t run_id,
         tx.exec("INSERT INTO enmap_migrate.drizzle_rows (run_id, id, hash, created_at) VALUES (" +
                 std::to_string(run_id) + ", " + std::to_string(r.id) + ", " + tx.quote(r.hash) + ", " +
                 std::to_string(r.created_at) + ")");
+    }
+}
+
+TableState table_state(pqxx::transaction_base& tx, const std::string& identity) {
+    auto row = tx.exec1(
+        "SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint::numeric), "
+        "0)::text FROM " +
+        identity + " t");
+    return {identity, row[0].as<std::int64_t>(), row[1].c_str()};
+}
+
+void record_table_states(pqxx::transaction_base& tx, std::int64_t run_id,
+                         const std::vector<TableState>& states) {
+    for (const auto& s : states) {
+        tx.exec("INSERT INTO enmap_migrate.table_states (run_id, identity, rows, digest) VALUES (" +
+                std::to_string(run_id) + ", " + tx.quote(s.identity) + ", " + std::to_string(s.rows) + ", " +
+                tx.quote(s.digest) + ")");
     }
 }
 

@@ -57,6 +57,13 @@ struct ModuleRecord {
     std::vector<std::int64_t> object_rows;  // per object: rows of a table at the end of the module, else -1
 };
 
+/// A table a run created, as the run left it at COMMIT; rollback compares it with the table now.
+struct TableState {
+    std::string identity;
+    std::int64_t rows = 0;
+    std::string digest;  // order-independent: the sum of the first 64 bits of md5(row text) per row
+};
+
 /// Creates the ledger schema and tables when missing (idempotent).
 void ensure_ledger(pqxx::transaction_base& tx);
 
@@ -72,6 +79,14 @@ void record_module(pqxx::transaction_base& tx, std::int64_t run_id, const Module
 /// Records the rows a run added to drizzle.__drizzle_migrations.
 void record_drizzle_rows(pqxx::transaction_base& tx, std::int64_t run_id,
                          const std::vector<DrizzleRow>& rows);
+
+/// Counts and digests the rows of a table (order-independent, so a re-created table compares
+/// equal); throws pqxx errors.
+TableState table_state(pqxx::transaction_base& tx, const std::string& identity);
+
+/// Records the state of each table a run created, as it leaves them.
+void record_table_states(pqxx::transaction_base& tx, std::int64_t run_id,
+                         const std::vector<TableState>& states);
 
 /// Sets a run's final status (committed, partial, failed), totals and error.
 void finish_run(pqxx::transaction_base& tx, std::int64_t run_id, const std::string& status,

@@ -1,5 +1,6 @@
 // Store::prune: forgets snapshots no rule keeps, then removes the data only they used.
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <unordered_set>
@@ -22,7 +23,8 @@ nlohmann::json PruneReport::to_json() const {
 }
 
 PruneReport Store::prune(const PrunePolicy& policy) {
-    if (!policy.keep_last && !policy.keep_within_seconds && policy.keep_labels.empty()) {
+    if (!policy.keep_last && !policy.keep_within_seconds && policy.keep_labels.empty() &&
+        policy.remove_ids.empty()) {
         throw enmap::UsageError("prune needs at least one rule saying what to keep",
                                 "pass --keep-last N, --keep-within DURATION or --keep-label NAME");
     }
@@ -49,6 +51,10 @@ PruneReport Store::prune(const PrunePolicy& policy) {
             if (!info.label.empty() && info.label == label) {
                 keep = true;
             }
+        }
+        if (!policy.remove_ids.empty()) {
+            keep = std::find(policy.remove_ids.begin(), policy.remove_ids.end(), info.id) ==
+                   policy.remove_ids.end();
         }
         (keep ? kept : removed).push_back(info);
         (keep ? report.kept : report.removed).push_back(to_hex(info.id));

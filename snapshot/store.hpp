@@ -64,6 +64,7 @@ struct PrunePolicy {
     std::optional<std::size_t> keep_last;
     std::optional<std::int64_t> keep_within_seconds;
     std::vector<std::string> keep_labels;
+    std::vector<Hash> remove_ids;  // remove exactly these and keep every other snapshot (cleanup --prune)
     bool dry_run = false;
 };
 

@@ -1,0 +1,151 @@
+// enmap-migrate rollback files|postgres: restore a snapshot's exact Enmap files, or undo a run in
+// PostgreSQL from its ledger.
+
+#include <iostream>
+
+#include "cli/options.hpp"
+#include "enmap/error.hpp"
+#include "replay/devdb.hpp"
+#include "rollback/files.hpp"
+#include "rollback/postgres.hpp"
+
+namespace cli {
+
+namespace {
+
+struct RollbackFilesOptions {
+    std::string snapshot;
+    std::string data_dir;
+    bool force = false;
+};
+
+struct RollbackPostgresOptions {
+    std::string database;
+    std::int64_t run = 0;
+    std::string module;
+    bool force = false;
+};
+
+std::string short_sha(const std::string& sha) {
+    return sha.empty() ? "(absent)" : sha.substr(0, 16);
+}
+
+int run_rollback_files(const RollbackFilesOptions& options, const GlobalOptions& globals) {
+    snapshot::Store store(globals.store, snapshot::Store::Access::k_write, "enmap-migrate rollback files");
+    rollback::FilesOptions o{options.data_dir, options.snapshot, options.force};
+    auto report = rollback::rollback_files(store, o);
+    if (globals.json) {
+        std::cout << report.to_json().dump(2) << "\n";
+        return 0;
+    }
+    if (report.recovered == "completed") {
+        std::cout << "finished an interrupted rollback files in " << options.data_dir << " first\n";
+    } else if (report.recovered == "discarded") {
+        std::cout << "discarded the staged files of an interrupted rollback files in " << options.data_dir
+                  << " first\n";
+    }
+    if (!report.changed) {
+        std::cout << options.data_dir << " already holds the files of snapshot " << report.snapshot_id
+                  << ": nothing changed\n";
+        return 0;
+    }
+    if (!report.safety_snapshot_id.empty()) {
+        std::cout << "safety snapshot " << report.safety_snapshot_id << " (label " << report.safety_label
+                  << ") holds the files as they were\n";
+    }
+    std::cout << "restored snapshot " << report.snapshot_id << " into " << options.data_dir
+              << " (every file's SHA-256 verified):\n";
+    for (const auto& f : report.files) {
+        std::cout << "  " << f.change() << "  " << f.name << "  " << short_sha(f.before) << " -> "
+                  << short_sha(f.after) << "\n";
+    }
+    if (!report.safety_label.empty()) {
+        std::cout << "to undo: enmap-migrate rollback files --snapshot " << report.safety_label
+                  << " --data-dir " << options.data_dir << "\n";
+    }
+    return 0;
+}
+
+int run_rollback_postgres(const RollbackPostgresOptions& options, const GlobalOptions& globals) {
+    rollback::PostgresOptions o;
+    o.database_url =
+        replay::default_database_url(options.database.empty() ? globals.database : options.database);
+    if (options.run > 0) {
+        o.run_id = options.run;
+    }
+    o.module = options.module;
+    o.force = options.force;
+    o.store = globals.store;
+    auto report = rollback::rollback_postgres(o);
+    if (globals.json) {
+        std::cout << report.to_json().dump(2) << "\n";
+        return 0;
+    }
+    std::cout << "rolled back " << (report.module.empty() ? "run " : "module '" + report.module + "' of run ")
+              << report.run_id << " (run status now " << report.status << ")\n";
+    for (const auto& d : report.dropped) {
+        std::cout << "  dropped " << d << "\n";
+    }
+    if (report.drizzle_rows_deleted > 0) {
+        std::cout << "  deleted " << report.drizzle_rows_deleted
+                  << " row(s) of drizzle.__drizzle_migrations\n";
+    }
+    if (!report.saved_file.empty()) {
+        std::cout << "  tables changed after the run were saved first to " << report.saved_file
+                  << "\n  (load them back with: psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -f "
+                  << report.saved_file << ")\n";
+    }
+    if (report.fingerprint_checked) {
+        std::cout << "  catalog fingerprint "
+                  << (report.fingerprint_matches ? "matches the one recorded before the run"
+                                                 : "DIFFERS from the one recorded before the run (--force)")
+                  << "\n";
+    }
+    return 0;
+}
+
+}  // namespace
+
+void register_rollback(CLI::App& app, GlobalOptions& globals) {
+    auto* rollback =
+        app.add_subcommand("rollback", "undo: restore the Enmap files, or undo a run in PostgreSQL");
+    rollback->require_subcommand(1);
+
+    auto files = std::make_shared<RollbackFilesOptions>();
+    auto* f = rollback->add_subcommand("files",
+                                       "restore a snapshot's exact Enmap files into the bot's data folder");
+    f->add_option("--snapshot", files->snapshot, "snapshot id, unique id prefix, label or latest")
+        ->required();
+    f->add_option("--data-dir", files->data_dir, "the bot's Enmap folder (holds enmap.sqlite)")->required();
+    f->add_flag("--force", files->force, "restore even while a process has the database open");
+    f->footer(
+        "A safety snapshot labelled pre-rollback-<UTC time> is taken first. A kill at any point leaves\n"
+        "the old files or the new ones once the next rollback files has run (it finishes or discards\n"
+        "an interrupted one first).\n"
+        "Exit statuses: 0 restored (or already in place); 2 usage; 3 no such folder, or an export\n"
+        "snapshot; 5 the store is damaged or the snapshot is missing; 7 the database is open (stop the\n"
+        "bot) or the store is locked.");
+    f->callback([files, &globals] {
+        globals.action = [files, &globals] { return run_rollback_files(*files, globals); };
+    });
+
+    auto pg = std::make_shared<RollbackPostgresOptions>();
+    auto* p = rollback->add_subcommand("postgres",
+                                       "undo a run in PostgreSQL: drop what it created, from the ledger");
+    p->add_option("--database", pg->database,
+                  "PostgreSQL URL (default: $DATABASE_URL, else the dev database)");
+    p->add_option("--run", pg->run, "the run to undo (default: the newest committed run)");
+    p->add_option("--module", pg->module, "undo only this module of the run");
+    p->add_flag("--force", pg->force,
+                "save tables written to after the run into a file under the store, then drop them; "
+                "commit even when the catalog fingerprint differs");
+    p->footer(
+        "Exit statuses: 0 rolled back; 2 usage (unknown module); 6 PostgreSQL error (nothing changed);\n"
+        "7 refused: no run to undo, a later run holds data, or tables changed after the run (use --force\n"
+        "to save and drop them); 8 the catalog does not match the fingerprint recorded before the run\n"
+        "(nothing changed).");
+    p->callback(
+        [pg, &globals] { globals.action = [pg, &globals] { return run_rollback_postgres(*pg, globals); }; });
+}
+
+}  // namespace cli

@@ -1,0 +1,375 @@
+#include "rollback/postgres.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <ctime>
+#include <map>
+#include <pqxx/pqxx>
+#include <set>
+
+#include "enmap/error.hpp"
+#include "replay/catalog.hpp"
+#include "replay/ledger.hpp"
+#include "replay/url.hpp"
+#include "snapshot/fsutil.hpp"
+#include "snapshot/store.hpp"
+
+namespace rollback {
+
+namespace {
+
+constexpr const char* k_drizzle_step = "@drizzle";
+
+struct LedgerObject {
+    std::string module;
+    std::string kind;
+    std::string identity;
+    std::optional<std::int64_t> rows_at_end;
+};
+
+std::string drop_statement(pqxx::transaction_base& tx, const LedgerObject& o) {
+    const std::string& id = o.identity;
+    bool relation = o.kind == "table" || o.kind == "view" || o.kind == "materialized view" ||
+                    o.kind == "sequence" || o.kind == "index" || o.kind == "foreign table";
+    if (relation && tx.exec1("SELECT to_regclass(" + tx.quote(id) + ") IS NULL")[0].as<bool>()) {
+        return "";  // gone already, with the table that owned it
+    }
+    if (o.kind == "table") {
+        return "DROP TABLE IF EXISTS " + id;
+    }
+    if (o.kind == "view" || o.kind == "materialized view" || o.kind == "sequence" || o.kind == "index" ||
+        o.kind == "foreign table") {
+        std::string kind = o.kind;
+        std::transform(kind.begin(), kind.end(), kind.begin(), ::toupper);
+        return "DROP " + kind + " IF EXISTS " + id;
+    }
+    if (o.kind == "type") {
+        auto r = tx.exec("SELECT typtype FROM pg_type WHERE oid = to_regtype(" + tx.quote(id) + ")");
+        if (r.empty()) {
+            return "";
+        }
+        return std::string(r[0][0].c_str()) == "d" ? "DROP DOMAIN IF EXISTS " + id
+                                                   : "DROP TYPE IF EXISTS " + id;
+    }
+    if (o.kind == "function" || o.kind == "procedure" || o.kind == "aggregate") {
+        std::string kind = o.kind;
+        std::transform(kind.begin(), kind.end(), kind.begin(), ::toupper);
+        return "DROP " + kind + " IF EXISTS " + id;
+    }
+    if (o.kind == "schema") {
+        return "DROP SCHEMA IF EXISTS " + id;
+    }
+    if (o.kind == "extension") {
+        return "DROP EXTENSION IF EXISTS " + id;
+    }
+    throw enmap::DatabaseError("the ledger names a " + o.kind + " " + id + " that rollback cannot drop",
+                               "drop it by hand, then run rollback postgres again");
+}
+
+bool relation_exists(pqxx::transaction_base& tx, const std::string& identity) {
+    return !tx.exec1("SELECT to_regclass(" + tx.quote(identity) + ") IS NULL")[0].as<bool>();
+}
+
+std::string utc_stamp() {
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char text[32];
+    std::strftime(text, sizeof(text), "%Y%m%dT%H%M%SZ", &tm);
+    return text;
+}
+
+std::int64_t choose_run(pqxx::transaction_base& tx, const PostgresOptions& options) {
+    if (!replay::ledger_exists(tx)) {
+        throw enmap::RefusedError("the database has no enmap_migrate ledger: no run to roll back",
+                                  "check --database; `enmap-migrate status` lists the runs");
+    }
+    if (!options.run_id) {
+        auto runs = replay::active_runs(tx);
+        if (runs.empty()) {
+            throw enmap::RefusedError("the database holds no committed run to roll back",
+                                      "`enmap-migrate status` lists the runs and their status");
+        }
+        return runs.front()["id"].get<std::int64_t>();
+    }
+    auto id = *options.run_id;
+    auto r = tx.exec("SELECT status FROM enmap_migrate.runs WHERE id = " + std::to_string(id));
+    if (r.empty()) {
+        throw enmap::RefusedError("there is no run " + std::to_string(id) + " in the ledger",
+                                  "`enmap-migrate status` lists the runs");
+    }
+    std::string status = r[0][0].c_str();
+    if (status != "committed" && status != "partial") {
+        throw enmap::RefusedError(
+            "run " + std::to_string(id) + " is " + status + ": nothing of it to roll back",
+            "`enmap-migrate status` lists the runs that still hold data");
+    }
+    auto later = tx.exec("SELECT id FROM enmap_migrate.runs WHERE id > " + std::to_string(id) +
+                         " AND status IN ('committed', 'partial') ORDER BY id DESC LIMIT 1");
+    if (!later.empty()) {
+        throw enmap::RefusedError("run " + std::string(later[0][0].c_str()) + " came after run " +
+                                      std::to_string(id) + " and still holds data",
+                                  "roll back run " + std::string(later[0][0].c_str()) + " first");
+    }
+    return id;
+}
+
+}  // namespace
+
+nlohmann::json PostgresReport::to_json() const {
+    nlohmann::json changed_json = nlohmann::json::array();
+    for (const auto& c : changed) {
+        changed_json.push_back({{"table", c.identity}, {"rows_then", c.rows_then}, {"rows_now", c.rows_now}});
+    }
+    return {{"run", run_id},
+            {"module", module.empty() ? nlohmann::json(nullptr) : nlohmann::json(module)},
+            {"status", status},
+            {"dropped", dropped},
+            {"drizzle_rows_deleted", drizzle_rows_deleted},
+            {"changed_tables", changed_json},
+            {"saved_file", saved_file.empty() ? nlohmann::json(nullptr) : nlohmann::json(saved_file)},
+            {"fingerprint_checked", fingerprint_checked},
+            {"fingerprint_matches", fingerprint_matches},
+            {"fingerprint", fingerprint}};
+}
+
+void ensure_actions(pqxx::transaction_base& tx) {
+    tx.exec(
+        "CREATE TABLE IF NOT EXISTS enmap_migrate.actions (id bigserial PRIMARY KEY, run_id bigint, "
+        "action text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp(), "
+        "details jsonb NOT NULL DEFAULT '{}')");
+}
+
+void record_action(pqxx::transaction_base& tx, std::int64_t run_id, const std::string& action,
+                   const nlohmann::json& details) {
+    tx.exec("INSERT INTO enmap_migrate.actions (run_id, action, details) VALUES (" +
+            (run_id > 0 ? std::to_string(run_id) : std::string("NULL")) + ", " + tx.quote(action) + ", " +
+            tx.quote(details.dump()) + "::jsonb)");
+}
+
+void save_tables(pqxx::transaction_base& tx, const std::vector<std::string>& identities,
+                 const std::filesystem::path& tmp_dir, const std::filesystem::path& out) {
+    snapshot::AtomicFile file(tmp_dir);
+    file.write(
+        "-- enmap-migrate rollback postgres: tables saved before they were dropped.\n"
+        "-- Load them back with: psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -f THIS_FILE\n"
+        "SET client_encoding = 'UTF8';\n");
+    for (const auto& identity : identities) {
+        auto meta = tx.exec1(
+            "SELECT quote_ident(n.nspname), quote_ident(n.nspname) || '.' || quote_ident(c.relname) "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = " +
+            tx.quote(identity) + "::regclass");
+        std::string schema = meta[0].c_str();
+        std::string qualified = meta[1].c_str();
+        std::string columns;
+        std::string names;
+        for (const auto& row :
+             tx.exec("SELECT quote_ident(attname), format_type(atttypid, atttypmod), attnotnull FROM "
+                     "pg_attribute "
+                     "WHERE attrelid = " +
+                     tx.quote(identity) + "::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum")) {
+            columns += std::string(columns.empty() ? "" : ",\n") + "    " + row[0].c_str() + " " +
+                       row[1].c_str() + (row[2].as<bool>() ? " NOT NULL" : "");
+            names += std::string(names.empty() ? "" : ", ") + row[0].c_str();
+        }
+        file.write("\nCREATE SCHEMA IF NOT EXISTS " + schema + ";\nCREATE TABLE " + qualified + " (\n" +
+                   columns + "\n);\nCOPY " + qualified + " (" + names + ") FROM stdin;\n");
+        pqxx::stream_from stream(tx, qualified);
+        std::string line;
+        while (stream.get_raw_line(line)) {
+            if (line.empty() || line.back() != '\n') {
+                line += '\n';
+            }
+            file.write(line);
+        }
+        stream.complete();
+        file.write("\\.\n");
+    }
+    file.commit(out);
+}
+
+PostgresReport rollback_postgres(const PostgresOptions& options) {
+    auto conn = replay::connect(options.database_url);
+    PostgresReport report;
+    report.module = options.module;
+    try {
+        pqxx::work tx(*conn);
+        tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(replay::k_advisory_lock_key) + ")");
+        report.run_id = choose_run(tx, options);
+        std::string run = std::to_string(report.run_id);
+        ensure_actions(tx);
+
+        // The modules to undo, newest first, and what each created.
+        std::string module_filter = " AND m.status = 'committed'";
+        if (!options.module.empty()) {
+            auto r = tx.exec("SELECT status FROM enmap_migrate.modules WHERE run_id = " + run +
+                             " AND name = " + tx.quote(options.module));
+            if (r.empty()) {
+                throw enmap::UsageError("run " + run + " has no module '" + options.module + "'",
+                                        "`enmap-migrate status` lists the modules of each run");
+            }
+            if (std::string(r[0][0].c_str()) != "committed") {
+                throw enmap::RefusedError("module '" + options.module + "' of run " + run + " is " +
+                                          r[0][0].c_str() + ": nothing of it to roll back");
+            }
+            module_filter += " AND m.name = " + tx.quote(options.module);
+        }
+        std::vector<LedgerObject> objects;
+        std::set<std::string> modules;
+        for (const auto& row :
+             tx.exec("SELECT o.module, o.kind, o.identity, o.rows_at_end FROM enmap_migrate.objects o "
+                     "JOIN enmap_migrate.modules m ON m.run_id = o.run_id AND m.name = o.module "
+                     "WHERE o.run_id = " +
+                     run + module_filter + " ORDER BY o.seq DESC")) {
+            LedgerObject o{row[0].c_str(), row[1].c_str(), row[2].c_str(), std::nullopt};
+            if (!row[3].is_null()) {
+                o.rows_at_end = row[3].as<std::int64_t>();
+            }
+            objects.push_back(o);
+        }
+        for (const auto& row :
+             tx.exec("SELECT m.name FROM enmap_migrate.modules m WHERE m.run_id = " + run + module_filter)) {
+            modules.insert(row[0].c_str());
+        }
+
+        // Never lose data that arrived after the run.
+        std::map<std::string, replay::TableState> recorded;
+        for (const auto& row : tx.exec("SELECT identity, rows, digest FROM enmap_migrate.table_states "
+                                       "WHERE run_id = " +
+                                       run)) {
+            recorded[row[0].c_str()] = {row[0].c_str(), row[1].as<std::int64_t>(), row[2].c_str()};
+        }
+        for (const auto& o : objects) {
+            if (o.kind != "table" || !relation_exists(tx, o.identity)) {
+                continue;
+            }
+            auto now = replay::table_state(tx, o.identity);
+            auto it = recorded.find(o.identity);
+            if (it != recorded.end()) {
+                if (now.rows != it->second.rows || now.digest != it->second.digest) {
+                    report.changed.push_back({o.identity, it->second.rows, now.rows});
+                }
+            } else if (o.rows_at_end && *o.rows_at_end != now.rows) {
+                report.changed.push_back({o.identity, *o.rows_at_end, now.rows});
+            }
+        }
+        if (!report.changed.empty()) {
+            std::string list;
+            for (const auto& c : report.changed) {
+                list += "\n  " + c.identity + ": " + std::to_string(c.rows_then) + " rows after the run, " +
+                        std::to_string(c.rows_now) + " now";
+            }
+            if (!options.force) {
+                throw enmap::RefusedError(
+                    "these tables of run " + run + " changed after the run (the bot wrote to them):" + list,
+                    "nothing was dropped. Pass --force to save them with COPY into a file under the store "
+                    "and then drop them");
+            }
+            snapshot::Store store(options.store, snapshot::Store::Access::k_write,
+                                  "enmap-migrate rollback postgres");
+            std::filesystem::path out = store.root() / "saved" / ("run-" + run + "-" + utc_stamp() + ".sql");
+            std::vector<std::string> identities;
+            for (const auto& c : report.changed) {
+                identities.push_back(c.identity);
+            }
+            save_tables(tx, identities, store.tmp_dir(), out);
+            report.saved_file = out.string();
+            spdlog::warn("saved the changed tables of run {} to {} before dropping them:{}", run,
+                         out.string(), list);
+        }
+
+        // Drizzle rows first: their table may be among the objects to drop.
+        if (modules.count(k_drizzle_step) != 0 && relation_exists(tx, "drizzle.__drizzle_migrations")) {
+            auto r = tx.exec(
+                "DELETE FROM drizzle.__drizzle_migrations d USING enmap_migrate.drizzle_rows r "
+                "WHERE r.run_id = " +
+                run + " AND d.id = r.id AND d.hash = r.hash");
+            report.drizzle_rows_deleted = static_cast<std::size_t>(r.affected_rows());
+        }
+        // Reverse creation order, with indexes and sequences (which a dropped table takes along)
+        // after the rest and schemas and extensions last. Creation order misses dependencies
+        // added later (a foreign key added by ALTER TABLE), so a drop that another object of the
+        // run still blocks is retried after the others; each drop has its own savepoint.
+        auto rank = [](const std::string& k) {
+            return k == "schema" || k == "extension" ? 2 : k == "index" || k == "sequence" ? 1 : 0;
+        };
+        std::stable_sort(objects.begin(), objects.end(), [&](const LedgerObject& a, const LedgerObject& b) {
+            return rank(a.kind) < rank(b.kind);
+        });
+        std::vector<LedgerObject> pending = objects;
+        while (!pending.empty()) {
+            std::vector<LedgerObject> blocked;
+            std::string reason;
+            for (const auto& o : pending) {
+                auto sql = drop_statement(tx, o);
+                if (sql.empty()) {
+                    continue;
+                }
+                try {
+                    pqxx::subtransaction sub(tx, "enmap_migrate_drop");
+                    sub.exec(sql, "rollback: drop " + o.kind + " " + o.identity);
+                    sub.commit();
+                    report.dropped.push_back(o.kind + " " + o.identity);
+                } catch (const pqxx::sql_error& e) {
+                    if (e.sqlstate() != "2BP01") {
+                        throw;
+                    }
+                    blocked.push_back(o);
+                    reason = e.what();
+                }
+            }
+            if (blocked.size() == pending.size()) {
+                throw enmap::RefusedError(
+                    "cannot drop " + blocked.front().kind + " " + blocked.front().identity + " of run " +
+                        run + ": " + reason,
+                    "an object made outside the run depends on it: drop that object first, "
+                    "then run rollback postgres again (nothing was rolled back)");
+            }
+            pending = blocked;
+        }
+
+        tx.exec("UPDATE enmap_migrate.modules m SET status = 'rolled_back' WHERE m.run_id = " + run +
+                module_filter);
+        auto left = tx.exec1("SELECT count(*) FROM enmap_migrate.modules WHERE run_id = " + run +
+                             " AND status = 'committed'")[0]
+                        .as<std::int64_t>();
+        report.fingerprint = replay::catalog_fingerprint(tx);
+        if (left == 0) {
+            auto recorded_fp = tx.exec1(
+                                     "SELECT coalesce(catalog_fingerprint, '') FROM enmap_migrate.runs "
+                                     "WHERE id = " +
+                                     run)[0]
+                                   .c_str();
+            report.fingerprint_checked = true;
+            report.fingerprint_matches = report.fingerprint == recorded_fp;
+            if (!report.fingerprint_matches && !options.force) {
+                throw enmap::ValidationError(
+                    "after dropping what run " + run +
+                        " created, the catalog does not match the fingerprint recorded before the run",
+                    "nothing was changed (the rollback was itself rolled back). Something outside the run "
+                    "changed the schema since; compare with `enmap-migrate status --json`, or pass --force");
+            }
+            tx.exec("UPDATE enmap_migrate.runs SET status = 'rolled_back' WHERE id = " + run);
+            report.status = "rolled_back";
+        } else {
+            report.status = tx.exec1("SELECT status FROM enmap_migrate.runs WHERE id = " + run)[0].c_str();
+        }
+        auto details = report.to_json();
+        details.erase("run");
+        record_action(tx, report.run_id, options.module.empty() ? "rollback" : "rollback-module", details);
+        tx.commit();
+    } catch (const pqxx::broken_connection& e) {
+        throw enmap::DatabaseError(
+            "the connection to PostgreSQL was lost: " +
+                replay::redact_message(e.what(), options.database_url),
+            "nothing was rolled back (the transaction did not commit); run rollback postgres again");
+    } catch (const pqxx::sql_error& e) {
+        throw enmap::DatabaseError(
+            "PostgreSQL refused the rollback: " + replay::redact_message(e.what(), options.database_url),
+            "nothing was rolled back (the transaction did not commit)");
+    }
+    return report;
+}
+
+}  // namespace rollback
