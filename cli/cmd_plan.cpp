@@ -50,7 +50,9 @@ void register_plan(CLI::App& app, GlobalOptions& globals) {
     init->add_option("--out", options->out, "the new plan folder (must not exist or be empty)")->required();
     init->add_option("--rename", options->renames, "ENMAP=TABLE: name raw_TABLE for ENMAP (repeatable)");
     init->footer("Exit statuses: 0 written; 2 usage; 3 bad input, a name collision, or --out not empty.");
-    init->callback([options, &globals] { globals.action = [options, &globals] { return run_plan_init(*options, globals); }; });
+    init->callback([options, &globals] {
+        globals.action = [options, &globals] { return run_plan_init(*options, globals); };
+    });
 }
 
 }  // namespace cli

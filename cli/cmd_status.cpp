@@ -32,8 +32,7 @@ int run_status_command(const StatusCommandOptions& options, const GlobalOptions&
         pqxx::read_transaction tx(*conn);
         ledger = replay::read_ledger(tx, options.limit);
     } catch (const pqxx::sql_error& e) {
-        throw enmap::DatabaseError("cannot read the ledger: " +
-                                   replay::redact_message(e.what(), database));
+        throw enmap::DatabaseError("cannot read the ledger: " + replay::redact_message(e.what(), database));
     }
     if (globals.json) {
         std::printf("%s\n", ledger.dump().c_str());

@@ -12,8 +12,9 @@
 namespace cli {
 
 void add_source_options(CLI::App* command, SourceOptions& options, bool policies) {
-    auto* snapshot = command->add_option("--snapshot", options.snapshot,
-                                         "snapshot to replay: id, unique id prefix, label or `latest` (see --store)");
+    auto* snapshot =
+        command->add_option("--snapshot", options.snapshot,
+                            "snapshot to replay: id, unique id prefix, label or `latest` (see --store)");
     command
         ->add_option("--source-jsonl", options.jsonl,
                      "or rows from `enmap-migrate dump` output, one {table,key,value} JSON object per line")
@@ -73,6 +74,8 @@ std::unique_ptr<replay::Source> open_source(const SourceOptions& options, const 
 
 namespace cli {
 
-std::string target_database(const GlobalOptions& globals) { return replay::default_database_url(globals.database); }
+std::string target_database(const GlobalOptions& globals) {
+    return replay::default_database_url(globals.database);
+}
 
 }  // namespace cli

@@ -1,6 +1,7 @@
 #pragma once
-// replay/ digests: SHA-256 for plan, source and journal digests, MD5 to match PostgreSQL's md5().
+// replay/ digests: SHA-256 for plan, source and Drizzle file digests.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "enmap/summary.hpp"
 #include "replay/catalog.hpp"
 #include "replay/json_text.hpp"
 #include "replay/ledger.hpp"
@@ -27,17 +28,6 @@ using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-void add_lossy(enmap::LossyCounts& into, const enmap::LossyCounts& c) {
-    into.non_finite += c.non_finite;
-    into.negative_zero += c.negative_zero;
-    into.undefined_dropped += c.undefined_dropped;
-    into.sparse_holes += c.sparse_holes;
-    into.invalid_dates += c.invalid_dates;
-    into.text_replaced += c.text_replaced;
-    into.functions_dropped += c.functions_dropped;
-    into.functions_kept += c.functions_kept;
 }
 
 std::string slurp(const fs::path& path) {
@@ -117,7 +107,7 @@ void Run::preflight() {
         enmaps.push_back(t.enmap_name);
         m_rows[t.enmap_name] = t.rows;
         m_digests[t.enmap_name] = t.digest;
-        add_lossy(m_report.lossy, t.lossy);
+        m_report.lossy += t.lossy;
     }
     m_report.table_names = resolve_table_names(enmaps, m_options.renames);
     m_plan = m_options.plan_dir ? load_plan(*m_options.plan_dir)
@@ -600,21 +590,7 @@ ReplayReport Run::execute() {
 }  // namespace
 
 nlohmann::json lossy_json(const enmap::LossyCounts& c) {
-    nlohmann::json j = nlohmann::json::object();
-    auto put = [&](const char* name, std::uint64_t n) {
-        if (n > 0) {
-            j[name] = n;
-        }
-    };
-    put("non_finite", c.non_finite);
-    put("negative_zero", c.negative_zero);
-    put("undefined_dropped", c.undefined_dropped);
-    put("sparse_holes", c.sparse_holes);
-    put("invalid_dates", c.invalid_dates);
-    put("text_replaced", c.text_replaced);
-    put("functions_dropped", c.functions_dropped);
-    put("functions_kept", c.functions_kept);
-    return j;
+    return enmap::lossy_to_json(c);
 }
 
 nlohmann::json ModuleReport::to_json() const {
@@ -687,38 +663,46 @@ ValidationReport run_validate(Source& source, const std::string& database_url,
     source.prepare(decode);
     throw_if_violations(source.violations());
     auto conn = connect(database_url);
-    pqxx::work tx(*conn);
-    auto runs = active_runs(tx);
-    if (runs.empty()) {
-        throw enmap::RefusedError(
-            "the database " + redact_url(database_url) + " holds no committed run to validate",
-            "run `enmap-migrate replay` first");
-    }
-    std::string run_id = std::to_string(runs.front()["id"].get<std::int64_t>());
-    std::map<std::string, std::string> loaded;
-    for (const auto& row : tx.exec("SELECT enmap, table_name FROM enmap_migrate.tables WHERE run_id = " +
-                                   run_id + " AND enmap <> 'internal::autonum'")) {
-        loaded[row[0].c_str()] = row[1].c_str();
-    }
-    std::vector<TableToValidate> tables;
-    ValidationReport missing_tables;
-    for (const auto& t : source.tables()) {
-        auto it = loaded.find(t.enmap_name);
-        if (it == loaded.end()) {
-            missing_tables.count_mismatches.push_back("the enmap '" + t.enmap_name + "' (" +
-                                                      std::to_string(t.rows) +
-                                                      " rows) was not loaded by run " + run_id);
-        } else {
-            tables.push_back({t.enmap_name, it->second});
+    try {
+        pqxx::work tx(*conn);
+        auto runs = active_runs(tx);
+        if (runs.empty()) {
+            throw enmap::RefusedError(
+                "the database " + redact_url(database_url) + " holds no committed run to validate",
+                "run `enmap-migrate replay` first");
         }
+        std::string run_id = std::to_string(runs.front()["id"].get<std::int64_t>());
+        std::map<std::string, std::string> loaded;
+        for (const auto& row : tx.exec("SELECT enmap, table_name FROM enmap_migrate.tables WHERE run_id = " +
+                                       run_id + " AND enmap <> 'internal::autonum'")) {
+            loaded[row[0].c_str()] = row[1].c_str();
+        }
+        std::vector<TableToValidate> tables;
+        ValidationReport missing_tables;
+        for (const auto& t : source.tables()) {
+            auto it = loaded.find(t.enmap_name);
+            if (it == loaded.end()) {
+                missing_tables.count_mismatches.push_back("the enmap '" + t.enmap_name + "' (" +
+                                                          std::to_string(t.rows) +
+                                                          " rows) was not loaded by run " + run_id);
+            } else {
+                tables.push_back({t.enmap_name, it->second});
+            }
+        }
+        ValidationReport report = validate_tables(tx, source, tables, true);
+        for (const auto& m : missing_tables.count_mismatches) {
+            report.count_mismatches.push_back(m);
+        }
+        report.ok = report.ok && missing_tables.count_mismatches.empty();
+        tx.abort();
+        return report;
+    } catch (const pqxx::broken_connection& e) {
+        throw enmap::DatabaseError("the connection to PostgreSQL was lost during validation: " +
+                                   redact_message(e.what(), database_url));
+    } catch (const pqxx::sql_error& e) {
+        throw enmap::DatabaseError("PostgreSQL refused a validation query: " +
+                                   redact_message(e.what(), database_url));
     }
-    ValidationReport report = validate_tables(tx, source, tables, true);
-    for (const auto& m : missing_tables.count_mismatches) {
-        report.count_mismatches.push_back(m);
-    }
-    report.ok = report.ok && missing_tables.count_mismatches.empty();
-    tx.abort();
-    return report;
 }
 
 }  // namespace replay

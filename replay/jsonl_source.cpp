@@ -89,6 +89,7 @@ struct Line {
     bool has_function = false;
     JsonTextIssues key_issues;
     JsonTextIssues value_issues;
+    bool value_last = false;  // "value" came after "table" and "key" and ended the object
 };
 
 std::size_t skip_ws(std::string_view t, std::size_t p) {
@@ -99,7 +100,9 @@ std::size_t skip_ws(std::string_view t, std::size_t p) {
 }
 
 // Parses one dump line; throws enmap::InputError (without the location; the caller adds it).
-Line parse_line(std::string_view text) {
+// With `trust_tail` (the line passed preflight with value_last), the value is taken as the rest of
+// the object without scanning it again.
+Line parse_line(std::string_view text, bool trust_tail = false) {
     Line line;
     bool has_table = false;
     bool has_key = false;
@@ -124,7 +127,19 @@ Line parse_line(std::string_view text) {
             p = decode_json_string(text, p, line.key, line.key_issues);
             has_key = true;
         } else if (name == "value") {
+            if (trust_tail && has_table && has_key) {
+                std::size_t close = text.find_last_of('}');
+                std::size_t end = close;
+                while (end > p && (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\r')) {
+                    --end;
+                }
+                line.value = text.substr(p, end - p);
+                line.value_last = true;
+                return line;
+            }
             std::size_t end = scan_json_value(text, p, line.value_issues);
+            line.value_last =
+                has_table && has_key && skip_ws(text, end) < text.size() && text[skip_ws(text, end)] == '}';
             line.value = text.substr(p, end - p);
             p = end;
             has_value = true;
@@ -173,7 +188,6 @@ void JsonlSource::prepare(const enmap::DecodeOptions& options) {
     m_segments.clear();
     std::map<std::string, std::size_t> index;
     std::vector<std::unique_ptr<Digest>> digests;
-    Digest whole("sha256");
     LineReader reader(m_path, 0);
     std::string_view text;
     std::uint64_t offset = 0;
@@ -181,8 +195,6 @@ void JsonlSource::prepare(const enmap::DecodeOptions& options) {
     std::string current;
     while (reader.next(text, offset)) {
         ++line_no;
-        whole.update(text);
-        whole.update("\n");
         if (blank(text)) {
             continue;
         }
@@ -223,6 +235,8 @@ void JsonlSource::prepare(const enmap::DecodeOptions& options) {
             current = line.table;
         }
         segments.back().end = offset + text.size() + 1;
+        segments.back().simple = segments.back().simple && line.value_last && !line.value_issues.nul &&
+                                 !line.value_issues.unpaired_surrogate;
         SourceTable& table = m_tables[it->second];
         ++table.rows;
         bool replace = options.invalid_text == enmap::InvalidTextPolicy::k_replace;
@@ -267,7 +281,15 @@ void JsonlSource::prepare(const enmap::DecodeOptions& options) {
     for (std::size_t i = 0; i < m_tables.size(); ++i) {
         m_tables[i].digest = digests[i]->hex_final();
     }
-    m_id = "jsonl:" + whole.hex_final();
+    // The id names the content, not the file's bytes: the same rows give the same id.
+    Digest content("sha256");
+    for (const auto& t : m_tables) {
+        content.update(t.enmap_name + "\t" + t.digest + "\n");
+    }
+    for (const auto& a : m_autonum) {
+        content.update("internal::autonum\t" + a.enmap + "\t" + std::to_string(a.lastnum) + "\n");
+    }
+    m_id = "jsonl:" + content.hex_final();
     m_prepared = true;
 }
 
@@ -292,7 +314,7 @@ void JsonlSource::for_each_row(const std::string& enmap_name, const RowCallback&
             }
             Line line;
             try {
-                line = parse_line(text);
+                line = parse_line(text, segment.simple);
             } catch (const enmap::InputError& e) {
                 throw enmap::InputError(m_path.string() + ":" + std::to_string(line_no) + ": " + e.what() +
                                         " (the file changed since preflight?)");

@@ -29,6 +29,7 @@ private:
         std::uint64_t begin = 0;
         std::uint64_t end = 0;
         std::uint64_t first_line = 0;
+        bool simple = true;  // every line ends with a clean "value": for_each_row need not rescan it
     };
     std::filesystem::path m_path;
     enmap::DecodeOptions m_options;

@@ -45,7 +45,7 @@ public:
     /// Decodes every row under the policies; gathers violations instead of stopping. Throws
     /// enmap::InputError (malformed input) or enmap::StoreError.
     virtual void prepare(const enmap::DecodeOptions& options) = 0;
-    /// A stable id of the data: the snapshot id, or "jsonl:<sha256 of the file>".
+    /// A stable id of the data: the snapshot id, or "jsonl:<sha256 over the table digests>".
     [[nodiscard]] virtual std::string id() const = 0;
     /// Where the data came from, for messages (a snapshot ref or a file path).
     [[nodiscard]] virtual std::string description() const = 0;

@@ -1,16 +1,112 @@
 #include "replay/validate.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <chrono>
+#include <future>
 #include <map>
-#include <pqxx/stream_to>
+#include <set>
 
-#include "replay/digest.hpp"
+#include <cstdlib>
+
 #include "replay/json_text.hpp"
 #include "replay/naming.hpp"
+#include "replay/pg_hash.hpp"
 
 namespace replay {
+
+namespace {
+
+// One row reduced to hashtextextended(key, 0) and hashtextextended(jsonb text of the value, 0).
+struct RowHash {
+    std::uint64_t key = 0;
+    std::uint64_t value = 0;
+    bool operator<(const RowHash& other) const { return key < other.key; }
+};
+
+constexpr int k_fetch_rows = 50000;
+constexpr std::size_t k_samples_per_table = 10;
+
+std::uint64_t parse_int64(const char* text) {
+    return static_cast<std::uint64_t>(std::strtoll(text, nullptr, 10));
+}
+
+constexpr std::uint64_t k_rows_per_bucket = 2000000;  // 32 MB of hashes per side at most
+
+// The bucket of a key hash, as PostgreSQL computes ((h % n) + n) % n on bigint.
+std::uint64_t bucket_of(std::uint64_t key_hash, std::uint64_t buckets) {
+    auto h = static_cast<std::int64_t>(key_hash);
+    auto n = static_cast<std::int64_t>(buckets);
+    return static_cast<std::uint64_t>(((h % n) + n) % n);
+}
+
+// Pass 1: count and an order-independent sum (mod 2^64) of hashtextextended(key TAB jsonb text).
+// A tab cannot occur in jsonb's printing, so the split between key and value is unambiguous.
+using Summary = TableChecksum;
+
+Summary server_summary(pqxx::transaction_base& tx, const std::string& table) {
+    auto row = tx.exec1(
+        "SELECT count(*), ((coalesce(sum(hashtextextended(key || E'\\t' || value::text, 0)), 0) "
+        "% 18446744073709551616) + 18446744073709551616) % 18446744073709551616 FROM " +
+        tx.quote_name(table));
+    return {row[0].as<std::uint64_t>(), std::strtoull(row[1].c_str(), nullptr, 10)};
+}
+
+Summary source_summary(Source& source, const std::string& enmap) {
+    Summary s;
+    source.for_each_row(enmap, [&](std::string_view key, std::string_view value) { s.add(key, value); });
+    return s;
+}
+
+// Pass 2, only when pass 1 differs: one bucket of the table read back through a cursor.
+std::vector<RowHash> read_back(pqxx::transaction_base& tx, const std::string& table, std::uint64_t bucket,
+                               std::uint64_t buckets) {
+    std::vector<RowHash> out;
+    std::string n = std::to_string(buckets);
+    tx.exec(
+        "DECLARE enmap_migrate_validate NO SCROLL CURSOR FOR SELECT hashtextextended(key, 0), "
+        "hashtextextended(value::text, 0) FROM " +
+        tx.quote_name(table) + " WHERE ((hashtextextended(key, 0) % " + n + ") + " + n + ") % " + n + " = " +
+        std::to_string(bucket));
+    while (true) {
+        auto batch =
+            tx.exec("FETCH FORWARD " + std::to_string(k_fetch_rows) + " FROM enmap_migrate_validate");
+        for (const auto& row : batch) {
+            out.push_back({parse_int64(row[0].c_str()), parse_int64(row[1].c_str())});
+        }
+        if (batch.size() < static_cast<pqxx::result::size_type>(k_fetch_rows)) {
+            break;
+        }
+    }
+    tx.exec("CLOSE enmap_migrate_validate");
+    return out;
+}
+
+std::vector<RowHash> source_hashes(Source& source, const std::string& enmap, std::uint64_t bucket,
+                                   std::uint64_t buckets) {
+    std::vector<RowHash> out;
+    source.for_each_row(enmap, [&](std::string_view key, std::string_view value) {
+        std::uint64_t key_hash = pg_hash_text_extended(key);
+        if (bucket_of(key_hash, buckets) == bucket) {
+            out.push_back({key_hash, pg_hash_text_extended(jsonb_text(value))});
+        }
+    });
+    return out;
+}
+
+}  // namespace
+
+void TableChecksum::add(std::string_view key, std::string_view value_json) {
+    thread_local std::string line;
+    line.assign(key);
+    line.push_back('\t');
+    line.append(jsonb_text(value_json));
+    sum += pg_hash_text_extended(line);
+    ++rows;
+}
 
 nlohmann::json ValidationReport::to_json() const {
     nlohmann::json samples_json = nlohmann::json::array();
@@ -52,54 +148,100 @@ ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
     for (const auto& t : source.tables()) {
         expected_rows[t.enmap_name] = t.rows;
     }
-    tx.exec(
-        "CREATE TEMP TABLE IF NOT EXISTS enmap_migrate_expected (key text NOT NULL, h text NOT NULL) "
-        "ON COMMIT DROP");
-    Digest md5("md5");
     for (const auto& t : tables) {
         ++report.tables;
-        std::string table = tx.quote_name(t.table);
-        auto count = tx.exec1("SELECT count(*) FROM " + table)[0].as<std::uint64_t>();
-        report.rows += count;
-        if (count != expected_rows[t.enmap]) {
-            report.count_mismatches.push_back(t.table + ": " + std::to_string(count) +
+        // Both sides at once: the source is hashed on another core while PostgreSQL reads back.
+        auto source_future = std::async(std::launch::async, [&] { return source_summary(source, t.enmap); });
+        Summary actual_summary;
+        try {
+            actual_summary = server_summary(tx, t.table);
+        } catch (...) {
+            source_future.wait();
+            throw;
+        }
+        Summary expected_summary = source_future.get();
+        report.rows += actual_summary.rows;
+        if (actual_summary.rows != expected_rows[t.enmap]) {
+            report.count_mismatches.push_back(t.table + ": " + std::to_string(actual_summary.rows) +
                                               " rows, the source has " +
                                               std::to_string(expected_rows[t.enmap]));
         }
-        tx.exec("TRUNCATE pg_temp.enmap_migrate_expected");
-        {
-            pqxx::stream_to stream(tx, "pg_temp.enmap_migrate_expected",
-                                   std::vector<std::string>{"key", "h"});
-            std::string key_text;
-            std::string hash;
-            source.for_each_row(t.enmap, [&](std::string_view key, std::string_view value) {
-                key_text.assign(key);
-                md5.update(jsonb_text(value));
-                hash = md5.hex_final();
-                stream << std::tie(key_text, hash);
-            });
-            stream.complete();
+        if (actual_summary.rows == expected_summary.rows && actual_summary.sum == expected_summary.sum) {
+            continue;
         }
-        tx.exec("ANALYZE pg_temp.enmap_migrate_expected");
-        std::string join = " FROM (SELECT key, value, md5(value::text) AS h FROM " + table +
-                           ") r FULL JOIN pg_temp.enmap_migrate_expected e ON e.key = r.key "
-                           "WHERE r.key IS NULL OR e.key IS NULL OR r.h <> e.h";
-        auto counts = tx.exec1(
-            "SELECT count(*) FILTER (WHERE r.key IS NULL), count(*) FILTER (WHERE e.key IS NULL), "
-            "count(*) FILTER (WHERE r.key IS NOT NULL AND e.key IS NOT NULL)" +
-            join);
-        auto missing = counts[0].as<std::uint64_t>();
-        auto extra = counts[1].as<std::uint64_t>();
-        auto changed = counts[2].as<std::uint64_t>();
-        report.missing += missing;
-        report.extra += extra;
-        report.changed += changed;
-        if (missing + extra + changed > 0) {
-            for (const auto& row : tx.exec("SELECT coalesce(r.key, e.key), CASE WHEN r.key IS NULL THEN "
-                                           "'missing' WHEN e.key IS NULL "
-                                           "THEN 'extra' ELSE 'changed' END, coalesce(r.value::text, '')" +
-                                           join + " ORDER BY 1 LIMIT 10")) {
-                report.samples.push_back({t.table, row[0].c_str(), row[1].c_str(), row[2].c_str()});
+        spdlog::debug("validate {}: the summaries differ; comparing key by key", t.table);
+        std::uint64_t buckets = std::max(actual_summary.rows, expected_summary.rows) / k_rows_per_bucket + 1;
+        std::set<std::uint64_t> missing;
+        std::set<std::uint64_t> extra;
+        std::set<std::uint64_t> changed;
+        std::uint64_t n_missing = 0;
+        std::uint64_t n_extra = 0;
+        std::uint64_t n_changed = 0;
+        for (std::uint64_t bucket = 0; bucket < buckets; ++bucket) {
+            auto expected_future = std::async(
+                std::launch::async, [&] { return source_hashes(source, t.enmap, bucket, buckets); });
+            std::vector<RowHash> actual;
+            try {
+                actual = read_back(tx, t.table, bucket, buckets);
+            } catch (...) {
+                expected_future.wait();
+                throw;
+            }
+            std::vector<RowHash> expected = expected_future.get();
+            std::sort(actual.begin(), actual.end());
+            std::sort(expected.begin(), expected.end());
+            auto note = [](std::set<std::uint64_t>& set, std::uint64_t key, std::uint64_t& count) {
+                ++count;
+                if (set.size() < k_samples_per_table) {
+                    set.insert(key);
+                }
+            };
+            std::size_t i = 0;
+            std::size_t j = 0;
+            while (i < expected.size() || j < actual.size()) {
+                if (j == actual.size() || (i < expected.size() && expected[i].key < actual[j].key)) {
+                    note(missing, expected[i++].key, n_missing);
+                } else if (i == expected.size() || actual[j].key < expected[i].key) {
+                    note(extra, actual[j++].key, n_extra);
+                } else {
+                    if (expected[i].value != actual[j].value) {
+                        note(changed, expected[i].key, n_changed);
+                    }
+                    ++i;
+                    ++j;
+                }
+            }
+        }
+        report.missing += n_missing;
+        report.extra += n_extra;
+        report.changed += n_changed;
+        if (n_missing + n_extra + n_changed == 0) {
+            report.count_mismatches.push_back(t.table +
+                                              ": the table's checksum differs from the source's, yet "
+                                              "no key does (a 64-bit hash collision?)");
+            continue;
+        }
+        // Name the keys: the source knows the missing ones, PostgreSQL the extra and changed ones.
+        if (!missing.empty()) {
+            source.for_each_row(t.enmap, [&](std::string_view key, std::string_view) {
+                if (missing.count(pg_hash_text_extended(key)) > 0) {
+                    report.samples.push_back({t.table, std::string(key), "missing", ""});
+                }
+            });
+        }
+        std::string list;
+        for (const auto* set : {&extra, &changed}) {
+            for (auto h : *set) {
+                list += (list.empty() ? "" : ", ") + std::to_string(static_cast<std::int64_t>(h));
+            }
+        }
+        if (!list.empty()) {
+            for (const auto& row :
+                 tx.exec("SELECT key, value::text, hashtextextended(key, 0) FROM " + tx.quote_name(t.table) +
+                         " WHERE hashtextextended(key, 0) IN (" + list + ") ORDER BY key")) {
+                bool is_extra = extra.count(parse_int64(row[2].c_str())) > 0;
+                report.samples.push_back(
+                    {t.table, row[0].c_str(), is_extra ? "extra" : "changed", row[1].c_str()});
             }
         }
     }
@@ -132,7 +274,6 @@ ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
             }
         }
     }
-    tx.exec("DROP TABLE IF EXISTS pg_temp.enmap_migrate_expected");
     report.ok = report.count_mismatches.empty() && report.missing + report.extra + report.changed == 0;
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return report;

@@ -1,9 +1,12 @@
 #pragma once
 // replay/ validation: every raw_ table against the source, counts first, then key by key. The
-// source's canonical JSON is turned into jsonb's own text (json_text.hpp) and hashed, and
-// PostgreSQL compares the hashes with md5(value::text), so nothing jsonb normalizes raises an alarm.
+// table is read back as hashtextextended(key), hashtextextended(value::text) (jsonb's own
+// printing); the source's canonical JSON is turned into that same jsonb text (json_text.hpp) and
+// hashed alike (pg_hash.hpp), so nothing jsonb normalizes can raise an alarm while any changed
+// byte of a key or value does (short of a 64-bit hash collision).
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <pqxx/transaction_base>
 #include <string>
@@ -12,6 +15,15 @@
 #include "replay/source.hpp"
 
 namespace replay {
+
+/// A table's row count and order-independent checksum: the sum, mod 2^64, of
+/// hashtextextended(key TAB jsonb text of the value) over its rows.
+struct TableChecksum {
+    std::uint64_t rows = 0;
+    std::uint64_t sum = 0;
+    /// Adds one row given as key and canonical JSON value; throws enmap::InputError on bad JSON.
+    void add(std::string_view key, std::string_view value_json);
+};
 
 /// One raw_ table and the enmap it should hold.
 struct TableToValidate {
@@ -45,7 +57,9 @@ struct ValidationReport {
 };
 
 /// Compares each table with the source (and raw_internal_autonum with the counters when
-/// `autonum` is set). Uses a temporary table; leaves nothing behind. Throws pqxx errors.
+/// `autonum` is set): first a count and an order-independent checksum on both sides at once;
+/// only when they differ, key by key in buckets of at most 2M rows (32 MB per side), naming up
+/// to 10 keys per kind. Throws pqxx errors.
 ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
                                  const std::vector<TableToValidate>& tables, bool autonum);
 

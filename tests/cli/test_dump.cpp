@@ -11,8 +11,8 @@
 #include <set>
 #include <sstream>
 
-#include "tests/enmap/enmap_builder.hpp"
 #include "enmap/sample.hpp"
+#include "tests/enmap/enmap_builder.hpp"
 #include "tests/support.hpp"
 
 namespace fs = std::filesystem;

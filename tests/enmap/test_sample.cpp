@@ -83,7 +83,8 @@ TEST_CASE("sample: rich types survive where the generation keeps them") {
     CHECK(settings.find("new Date(\"") != std::string::npos);
 }
 
-TEST_CASE("sample: --wal leaves committed writes in enmap.sqlite-wal, and the same seed gives the same bytes") {
+TEST_CASE(
+    "sample: --wal leaves committed writes in enmap.sqlite-wal, and the same seed gives the same bytes") {
     test_support::TempDir a;
     test_support::TempDir b;
     enmap::SampleOptions opts;

@@ -407,3 +407,30 @@ TEST_CASE("engine: a connection killed mid-COPY leaves nothing behind") {
     CHECK(user_relations(db.url()) == 0);
     CHECK(query_value(db.url(), "SELECT count(*) FROM enmap_migrate.runs WHERE status <> 'failed'") == "0");
 }
+
+TEST_CASE("engine: a transform that alters a raw_ table fails validation and rolls everything back") {
+    test_support::TempDir dir;
+    test_support::TestDatabase db;
+    auto dump = write_dump(dir.path(), {"points"}, 40);
+    write_file(dir.path() / "plan/plan.json",
+               R"({"modules":[{"name":"levels","enmaps":["points"],"transform":["tamper.sql"]}]})");
+    write_file(dir.path() / "plan/tamper.sql",
+               "UPDATE raw_points SET value = value || '{\"xp\": -1}' WHERE key = 'k7';\n"
+               "DELETE FROM raw_points WHERE key = 'k8';\n");
+    replay::JsonlSource source(dump);
+    replay::ReplayOptions options;
+    options.database_url = db.url();
+    options.plan_dir = dir.path() / "plan";
+    replay::Events events;
+    try {
+        replay::run_replay(source, options, events);
+        FAIL("expected validation to fail");
+    } catch (const enmap::ValidationError& e) {
+        std::string what = e.what();
+        CHECK(what.find("raw_points: 39 rows, the source has 40") != std::string::npos);
+        CHECK(what.find("raw_points/k7: changed") != std::string::npos);
+        CHECK(what.find("raw_points/k8: missing") != std::string::npos);
+    }
+    CHECK(user_relations(db.url()) == 0);
+    CHECK(query_value(db.url(), "SELECT status FROM enmap_migrate.runs") == "failed");
+}
