@@ -295,7 +295,7 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
         auto result = snapshot::capture(store, capture);
         report.safety_snapshot_id = snapshot::to_hex(result.id);
         report.safety_label = capture.label;
-        spdlog::info("safety snapshot {} ({}) holds the files as they were", report.safety_snapshot_id,
+        spdlog::debug("safety snapshot {} ({}) holds the files as they were", report.safety_snapshot_id,
                      capture.label);
     }
     kill_point("safety-snapshot");
