@@ -296,7 +296,7 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
         report.safety_snapshot_id = snapshot::to_hex(result.id);
         report.safety_label = capture.label;
         spdlog::debug("safety snapshot {} ({}) holds the files as they were", report.safety_snapshot_id,
-                     capture.label);
+                      capture.label);
     }
     kill_point("safety-snapshot");
 
