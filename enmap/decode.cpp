@@ -11,6 +11,7 @@
 
 #include "enmap/js_date.hpp"
 #include "enmap/js_number.hpp"
+#include "enmap/utf8.hpp"
 
 namespace enmap {
 
@@ -52,25 +53,6 @@ int hex_value(char c) {
         return c - 'A' + 10;
     }
     return -1;
-}
-
-template <typename Out>
-void append_utf8(std::uint32_t cp, Out& out) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
 }
 
 /// JSON.stringify's escape of a control character below 0x20.

@@ -9,6 +9,7 @@
 #include "enmap/decode.hpp"
 #include "enmap/error.hpp"
 #include "enmap/table_reader.hpp"
+#include "enmap/utf8.hpp"
 
 namespace fs = std::filesystem;
 
@@ -119,7 +120,7 @@ public:
                             m_pos = save;
                         }
                     }
-                    append_utf8(out, unit);
+                    append_utf8(unit, out);
                     break;
                 }
                 default:
@@ -221,24 +222,6 @@ private:
             }
         }
         return value;
-    }
-
-    static void append_utf8(std::string& out, std::uint32_t cp) {
-        if (cp < 0x80) {
-            out += static_cast<char>(cp);
-        } else if (cp < 0x800) {
-            out += static_cast<char>(0xC0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-            out += static_cast<char>(0xE0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else {
-            out += static_cast<char>(0xF0 | (cp >> 18));
-            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        }
     }
 
     const std::string& m_text;
