@@ -18,7 +18,7 @@ struct CreateOptions {
     std::vector<std::string> exports;
     std::string label;
     bool live = false;
-    int compression = 3;
+    int compression = snapshot::k_default_compression;
     unsigned threads = 0;
 };
 

@@ -13,6 +13,7 @@ struct RestoreOptions {
     std::string ref;
     std::string to;
     bool force = false;
+    bool no_sync = false;
 };
 
 int run_snapshot_restore(const RestoreOptions& options, const GlobalOptions& globals) {
@@ -20,6 +21,7 @@ int run_snapshot_restore(const RestoreOptions& options, const GlobalOptions& glo
     auto id = store.resolve(options.ref);
     snapshot::MaterializeOptions materialize;
     materialize.overwrite = options.force;
+    materialize.durable = !options.no_sync;
     store.materialize(id, options.to, materialize);
     auto manifest = store.read_manifest(id);
     if (globals.json) {
@@ -49,6 +51,8 @@ void register_snapshot_restore(CLI::App& snapshot, GlobalOptions& globals) {
     cmd->add_option("--to", options->to, "the folder to write the files into")->required();
     cmd->add_flag("--force", options->force,
                   "replace existing files, and remove stale -wal/-shm/-journal files beside the database");
+    cmd->add_flag("--no-sync", options->no_sync,
+                  "do not fsync the files: faster, for scratch copies; a crash right after may lose them");
     cmd->footer(snapshot_exit_statuses());
     cmd->callback([options, &globals] {
         globals.action = [options, &globals] { return run_snapshot_restore(*options, globals); };

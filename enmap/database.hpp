@@ -54,7 +54,8 @@ public:
 
     [[nodiscard]] std::string describe() const override;
     [[nodiscard]] std::uint64_t row_count(const std::string& table) const override;
-    [[nodiscard]] std::unique_ptr<RowCursor> rows(const std::string& table) const override;
+    [[nodiscard]] std::unique_ptr<RowCursor> rows(const std::string& table,
+                                                  RowOrder order = RowOrder::k_key) const override;
     /// Like Source::select_tables, and also says when a named table exists but is not an enmap table.
     [[nodiscard]] std::vector<std::string> select_tables(
         const std::vector<std::string>& names) const override;

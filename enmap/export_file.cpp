@@ -516,7 +516,7 @@ std::uint64_t ExportFile::row_count(const std::string& table) const {
     return m_entries.size();
 }
 
-std::unique_ptr<RowCursor> ExportFile::rows(const std::string& table) const {
+std::unique_ptr<RowCursor> ExportFile::rows(const std::string& table, RowOrder /*order*/) const {
     check_table(table);
     return std::make_unique<ExportCursor>(*this);
 }
@@ -557,8 +557,8 @@ std::uint64_t ExportSet::row_count(const std::string& table) const {
     return file_of(table).row_count(table);
 }
 
-std::unique_ptr<RowCursor> ExportSet::rows(const std::string& table) const {
-    return file_of(table).rows(table);
+std::unique_ptr<RowCursor> ExportSet::rows(const std::string& table, RowOrder order) const {
+    return file_of(table).rows(table, order);
 }
 
 }  // namespace enmap

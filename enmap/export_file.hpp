@@ -39,7 +39,8 @@ public:
     [[nodiscard]] std::string describe() const override { return m_path.string(); }
     [[nodiscard]] const std::vector<std::string>& tables() const override { return m_tables; }
     [[nodiscard]] std::uint64_t row_count(const std::string& table) const override;
-    [[nodiscard]] std::unique_ptr<RowCursor> rows(const std::string& table) const override;
+    [[nodiscard]] std::unique_ptr<RowCursor> rows(const std::string& table,
+                                                  RowOrder order = RowOrder::k_key) const override;
 
     /// One entry of `keys`: its key bytes, and where its value sits in the file.
     struct Entry {
@@ -78,7 +79,8 @@ public:
     }
     [[nodiscard]] const std::vector<std::string>& tables() const override { return m_tables; }
     [[nodiscard]] std::uint64_t row_count(const std::string& table) const override;
-    [[nodiscard]] std::unique_ptr<RowCursor> rows(const std::string& table) const override;
+    [[nodiscard]] std::unique_ptr<RowCursor> rows(const std::string& table,
+                                                  RowOrder order = RowOrder::k_key) const override;
 
 private:
     const ExportFile& file_of(const std::string& table) const;

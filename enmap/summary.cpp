@@ -2,7 +2,12 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <deque>
+#include <future>
+
 #include "enmap/error.hpp"
+#include "enmap/sha256.hpp"
 
 namespace enmap {
 
@@ -10,10 +15,39 @@ struct ContentDigest::Context {
     EVP_MD_CTX* ctx = nullptr;
 };
 
+namespace {
+
+std::string sha256_hex(const unsigned char* bytes, std::size_t size) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_Digest(bytes, size, digest, &length, sha256_md(), nullptr) != 1) {
+        throw Error("OpenSSL could not compute a SHA-256");
+    }
+    static constexpr char k_hex[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned int i = 0; i < length; ++i) {
+        hex += k_hex[digest[i] >> 4];
+        hex += k_hex[digest[i] & 0xF];
+    }
+    return hex;
+}
+
+// sum += addend, both 256-bit little-endian limbs, modulo 2^256.
+void add_256(std::array<std::uint64_t, 4>& sum, const std::array<std::uint64_t, 4>& addend) {
+    std::uint64_t carry = 0;
+    for (std::size_t i = 0; i < 4; ++i) {
+        std::uint64_t partial = sum[i] + addend[i];
+        std::uint64_t carry_out = partial < sum[i] ? 1 : 0;
+        sum[i] = partial + carry;
+        carry = carry_out + (sum[i] < partial ? 1 : 0);
+    }
+}
+
+}  // namespace
+
 ContentDigest::ContentDigest() : m_context(std::make_unique<Context>()) {
     m_context->ctx = EVP_MD_CTX_new();
-    if (m_context->ctx == nullptr || EVP_DigestInit_ex(m_context->ctx, EVP_sha256(), nullptr) != 1) {
-        EVP_MD_CTX_free(m_context->ctx);
+    if (m_context->ctx == nullptr) {
         throw Error("OpenSSL could not set up SHA-256");
     }
 }
@@ -26,24 +60,39 @@ void ContentDigest::add(std::string_view key, std::string_view value_json) {
     m_scratch.clear();
     append_json_string(m_scratch, key);
     m_scratch += '\x1F';
-    EVP_DigestUpdate(m_context->ctx, m_scratch.data(), m_scratch.size());
-    EVP_DigestUpdate(m_context->ctx, value_json.data(), value_json.size());
-    EVP_DigestUpdate(m_context->ctx, "\x1E", 1);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_MD_CTX* ctx = m_context->ctx;
+    if (EVP_DigestInit_ex2(ctx, sha256_md(), nullptr) != 1 ||
+        EVP_DigestUpdate(ctx, m_scratch.data(), m_scratch.size()) != 1 ||
+        EVP_DigestUpdate(ctx, value_json.data(), value_json.size()) != 1 ||
+        EVP_DigestUpdate(ctx, "\x1E", 1) != 1 || EVP_DigestFinal_ex(ctx, digest, &length) != 1) {
+        throw Error("OpenSSL could not compute a SHA-256");
+    }
+    // The row hash as a 256-bit number, byte 0 least significant.
+    std::array<std::uint64_t, 4> row{};
+    for (std::size_t i = 0; i < 32; ++i) {
+        row[i / 8] |= static_cast<std::uint64_t>(digest[i]) << (8 * (i % 8));
+    }
+    add_256(m_sum, row);
+    ++m_rows;
 }
 
-std::string ContentDigest::finish() {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    if (EVP_DigestFinal_ex(m_context->ctx, digest, &size) != 1) {
-        throw Error("OpenSSL could not finish a SHA-256");
+void ContentDigest::merge(const ContentDigest& other) {
+    add_256(m_sum, other.m_sum);
+    m_rows += other.m_rows;
+}
+
+std::string ContentDigest::finish() const {
+    // 32 bytes of the sum (least significant first), then the row count as 8 bytes little-endian.
+    unsigned char bytes[40];
+    for (std::size_t i = 0; i < 32; ++i) {
+        bytes[i] = static_cast<unsigned char>(m_sum[i / 8] >> (8 * (i % 8)));
     }
-    static constexpr char k_hex[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned int i = 0; i < size; ++i) {
-        hex += k_hex[digest[i] >> 4];
-        hex += k_hex[digest[i] & 0xF];
+    for (std::size_t i = 0; i < 8; ++i) {
+        bytes[32 + i] = static_cast<unsigned char>(m_rows >> (8 * i));
     }
-    return hex;
+    return sha256_hex(bytes, sizeof(bytes));
 }
 
 nlohmann::json lossy_to_json(const LossyCounts& counts) {
@@ -97,8 +146,62 @@ nlohmann::json Summary::to_json() const {
     return out;
 }
 
+namespace {
+
+// Raw rows copied out of a cursor, to be decoded on another thread.
+struct RawBatch {
+    struct Row {
+        std::size_t key_at = 0;
+        std::size_t key_size = 0;
+        std::size_t value_at = 0;
+        std::size_t value_size = 0;
+        bool value_is_null = false;
+        bool parsed_value = false;
+    };
+    std::string bytes;
+    std::vector<Row> rows;
+};
+
+// What one batch adds to its table's summary.
+struct Partial {
+    std::unique_ptr<ContentDigest> digest = std::make_unique<ContentDigest>();
+    TableStats stats;
+};
+
+constexpr std::size_t k_batch_bytes = 1U << 20;
+
+Partial decode_batch(const RawBatch& batch, const std::string& origin, const std::string& table,
+                     const ReadOptions& options) {
+    ViolationLog log;  // the summary's policies (replace, source) never refuse a row
+    TableDecoder decoder(origin, table, options, log);
+    Partial partial;
+    DecodedRow decoded;
+    RawRow row;
+    for (const auto& r : batch.rows) {
+        row.key = std::string_view(batch.bytes).substr(r.key_at, r.key_size);
+        row.value = std::string_view(batch.bytes).substr(r.value_at, r.value_size);
+        row.value_is_null = r.value_is_null;
+        row.parsed_value = r.parsed_value;
+        decoder.decode(row, decoded);
+        partial.digest->add(decoded.key, decoded.value);
+    }
+    partial.stats = decoder.stats();
+    return partial;
+}
+
+void add_stats(TableStats& total, const TableStats& part) {
+    total.rows += part.rows;
+    total.null_values += part.null_values;
+    for (const auto& [encoding, count] : part.encodings) {
+        total.encodings[encoding] += count;
+    }
+    total.lossy += part.lossy;
+}
+
+}  // namespace
+
 Summary summarize(const Source& source, const std::map<std::string, Encoding>& formats,
-                  const std::vector<std::string>& tables) {
+                  const std::vector<std::string>& tables, unsigned threads) {
     ReadOptions options;
     options.decode.invalid_text = InvalidTextPolicy::k_replace;
     options.decode.functions = FunctionPolicy::k_source;
@@ -108,18 +211,60 @@ Summary summarize(const Source& source, const std::map<std::string, Encoding>& f
         summary.autonum = database->autonum();
         summary.change_tables = database->change_tables();
     }
-    ViolationLog log;
-    DecodedRow decoded;
+    // This thread reads rows in storage order and copies them into batches; `threads` workers
+    // decode and digest the batches. The digest is a sum, so the order they finish in is free.
+    const std::size_t window = std::max(1U, threads) * 2;
     RawRow row;
     for (const auto& table : source.select_tables(tables)) {
-        TableDecoder decoder(source.origin(table), table, options, log);
+        std::string origin = source.origin(table);
         ContentDigest digest;
-        auto cursor = source.rows(table);
-        while (cursor->next(row)) {
-            decoder.decode(row, decoded);
-            digest.add(decoded.key, decoded.value);
+        TableStats stats;
+        std::deque<std::future<Partial>> inflight;
+        auto collect = [&] {
+            Partial partial = inflight.front().get();
+            inflight.pop_front();
+            digest.merge(*partial.digest);
+            add_stats(stats, partial.stats);
+        };
+        auto batch = std::make_shared<RawBatch>();
+        auto submit = [&] {
+            if (inflight.size() >= window) {
+                collect();
+            }
+            inflight.push_back(std::async(std::launch::async, [batch, &origin, &table, &options] {
+                return decode_batch(*batch, origin, table, options);
+            }));
+            batch = std::make_shared<RawBatch>();
+        };
+        try {
+            auto cursor = source.rows(table, RowOrder::k_storage);
+            while (cursor->next(row)) {
+                RawBatch::Row r;
+                r.key_at = batch->bytes.size();
+                r.key_size = row.key.size();
+                batch->bytes.append(row.key);
+                r.value_at = batch->bytes.size();
+                r.value_size = row.value.size();
+                batch->bytes.append(row.value);
+                r.value_is_null = row.value_is_null;
+                r.parsed_value = row.parsed_value;
+                batch->rows.push_back(r);
+                if (batch->bytes.size() >= k_batch_bytes) {
+                    submit();
+                }
+            }
+            if (!batch->rows.empty()) {
+                submit();
+            }
+            while (!inflight.empty()) {
+                collect();
+            }
+        } catch (...) {
+            for (auto& pending : inflight) {
+                pending.wait();
+            }
+            throw;
         }
-        const TableStats& stats = decoder.stats();
         TableSummary item;
         item.name = table;
         item.rows = stats.rows;

@@ -3,6 +3,7 @@
 // its canonical content (defined in docs/dump.md). The snapshot store embeds it in its manifests,
 // and replay and validate compare against it.
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -16,7 +17,13 @@
 
 namespace enmap {
 
-/// SHA-256 over a table's canonical content: per row, key JSON, 0x1F, value JSON, 0x1E.
+/// Name of the digest definition (docs/dump.md) that ContentDigest computes.
+inline constexpr std::string_view k_content_digest_version = "enmap-canonical-v2";
+
+/// The digest of a table's canonical content (docs/dump.md): each row's record (key JSON, 0x1F,
+/// value JSON, 0x1E) is hashed with SHA-256, the row hashes are summed modulo 2^256, and the
+/// digest is the SHA-256 of that sum and the row count. Rows may be added in any order, and two
+/// digests of disjoint row sets can be merged, so a table can be read in storage order or in parts.
 class ContentDigest {
 public:
     ContentDigest();
@@ -25,13 +32,19 @@ public:
     ContentDigest& operator=(const ContentDigest&) = delete;
     /// Adds one row: the key (valid UTF-8, JSON-quoted here) and the value's canonical JSON text.
     void add(std::string_view key, std::string_view value_json);
-    /// The lowercase hex digest; the object cannot take more rows afterwards.
-    std::string finish();
+    /// Adds the rows another digest has taken (which must not hold the same keys).
+    void merge(const ContentDigest& other);
+    /// Rows added so far.
+    [[nodiscard]] std::uint64_t rows() const { return m_rows; }
+    /// The lowercase hex digest.
+    [[nodiscard]] std::string finish() const;
 
 private:
     struct Context;
     std::unique_ptr<Context> m_context;
     std::string m_scratch;
+    std::array<std::uint64_t, 4> m_sum{};  // little-endian limbs of the sum of row hashes
+    std::uint64_t m_rows = 0;
 };
 
 /// One table of a Summary.
@@ -48,7 +61,7 @@ struct TableSummary {
 
 /// What a source holds, as the snapshot store records it.
 struct Summary {
-    std::string digest_version = "enmap-canonical-v1";  // names the digest definition of docs/dump.md
+    std::string digest_version{k_content_digest_version};  // names the digest definition of docs/dump.md
     std::vector<TableSummary> tables;
     std::vector<AutonumCounter> autonum;     // only from an enmap.sqlite
     std::vector<std::string> change_tables;  // only from an enmap.sqlite
@@ -62,8 +75,9 @@ nlohmann::json lossy_to_json(const LossyCounts& counts);
 nlohmann::json stats_to_json(const TableStats& stats);
 
 /// Summarizes `tables` of `source` (all when empty) under --invalid-text=replace --functions=source,
-/// so it never fails on policy; `formats` are --format overrides. Throws InputError on malformed data.
+/// so it never fails on policy; `formats` are --format overrides. Rows are read in storage order and
+/// decoded on `threads` worker threads. Throws InputError on malformed data.
 Summary summarize(const Source& source, const std::map<std::string, Encoding>& formats = {},
-                  const std::vector<std::string>& tables = {});
+                  const std::vector<std::string>& tables = {}, unsigned threads = 2);
 
 }  // namespace enmap

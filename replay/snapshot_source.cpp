@@ -54,7 +54,9 @@ void SnapshotSource::prepare(const enmap::DecodeOptions& options) {
         manifest = store.read_manifest(id);
         m_dir = private_temp_dir();
         spdlog::debug("snapshot {}: materializing into {}", m_id.substr(0, 12), m_dir.string());
-        store.materialize(id, m_dir);
+        snapshot::MaterializeOptions scratch;
+        scratch.durable = false;  // a private scratch copy, read once and removed
+        store.materialize(id, m_dir, scratch);
     }
     std::string label =
         manifest.value("label", nlohmann::json()).is_string() ? manifest["label"].get<std::string>() : "";

@@ -97,13 +97,35 @@ void Store::archive(const std::vector<Hash>& ids, const fs::path& out) const {
             }
         }
     }
+    // Chunks stored alone are copied as they are; block members are gathered, in the order the
+    // snapshots need them, into new blocks that hold only what the archive needs.
+    BlockBuilder block;
+    auto emit_block = [&] {
+        auto [header, payload] = block.finish(k_default_compression);
+        std::string bytes;
+        header.encode(bytes);
+        emit("C");
+        emit(bytes);
+        emit(payload);
+    };
     for (const auto& chunk : chunks) {
+        auto it = m_chunks.find(chunk);
+        if (it != m_chunks.end() && it->second.type == EntryType::k_zstd_block) {
+            block.add(chunk, read_chunk(chunk));
+            if (block.full()) {
+                emit_block();
+            }
+            continue;
+        }
         EntryHeader header;
         std::string bytes = read_entry(chunk, header);
         decode_entry(header, std::string_view(bytes).substr(header.encoded_size()),
                      "pack " + to_hex(m_packs[m_chunks.at(chunk).pack]));
         emit("C");
         emit(bytes);
+    }
+    if (!block.empty()) {
+        emit_block();
     }
     emit("E");
     Hash sum = digest.finish();

@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <future>
+#include <mutex>
 #include <set>
 
 #include "enmap/error.hpp"
@@ -87,14 +89,12 @@ void hold_read_lock(int fd, const fs::path& database) {
     }
 }
 
-struct ChunkResult {
-    Hash id{};
-    std::uint32_t plain_size = 0;
-    bool known = false;
-    std::string payload;
+// What a worker made of one batch of chunks: every chunk's id, in order, and the blocks holding the
+// chunks that were new to the store (compressed, ready for a pack).
+struct Batch {
+    std::vector<Hash> ids;
+    std::vector<std::pair<EntryHeader, std::string>> blocks;
 };
-
-using Batch = std::vector<ChunkResult>;
 
 // Reads a file chunk by chunk, hashes and compresses on the pool, adds new chunks to the writer
 // in order, and returns the file's manifest entry.
@@ -125,19 +125,52 @@ nlohmann::json store_file(Store& store, PackWriter& writer, WorkerPool& pool, co
         writer.add_plain(list, level);
         list.clear();
     };
+    // Read buffers go back to this free list when their batch is done, so that the kernel does
+    // not have to hand out (and zero) fresh pages for every batch. A task may release its buffer
+    // after this function has returned, so the list is shared with the buffers' deleters.
+    struct SpareBuffers {
+        std::mutex mutex;
+        std::vector<std::unique_ptr<std::string>> buffers;
+    };
+    auto spares = std::make_shared<SpareBuffers>();
+    auto take_buffer = [&spares](std::size_t size) {
+        std::unique_ptr<std::string> buffer;
+        {
+            std::lock_guard<std::mutex> lock(spares->mutex);
+            if (!spares->buffers.empty()) {
+                buffer = std::move(spares->buffers.back());
+                spares->buffers.pop_back();
+            }
+        }
+        if (!buffer) {
+            buffer = std::make_unique<std::string>();
+        }
+        buffer->resize(size);
+        return std::shared_ptr<std::string>(buffer.release(), [spares](std::string* b) {
+            std::lock_guard<std::mutex> lock(spares->mutex);
+            spares->buffers.emplace_back(b);
+        });
+    };
     std::deque<std::future<Batch>> inflight;
+    // On an error, wait for the batches still running: they use the store and the writer.
+    struct WaitForBatches {
+        std::deque<std::future<Batch>>& batches;
+        ~WaitForBatches() {
+            for (auto& batch : batches) {
+                if (batch.valid()) {
+                    batch.wait();
+                }
+            }
+        }
+    } wait_for_batches{inflight};
     auto drain_one = [&] {
         Batch batch = inflight.front().get();
         inflight.pop_front();
-        for (auto& chunk : batch) {
-            if (!chunk.known) {
-                EntryHeader header;
-                header.plain_size = chunk.plain_size;
-                header.stored_size = static_cast<std::uint32_t>(chunk.payload.size());
-                header.id = chunk.id;
-                writer.add(header, chunk.payload);
-            }
-            list.append(reinterpret_cast<const char*>(chunk.id.data()), chunk.id.size());
+        for (auto& [header, payload] : batch.blocks) {
+            writer.add(header, payload);
+        }
+        for (const auto& id : batch.ids) {
+            list.append(reinterpret_cast<const char*>(id.data()), id.size());
             ++chunk_count;
             if (list.size() == k_ids_per_list * 32) {
                 flush_list();
@@ -162,7 +195,7 @@ nlohmann::json store_file(Store& store, PackWriter& writer, WorkerPool& pool, co
         for (auto size : sizes) {
             want += size;
         }
-        auto data = std::make_shared<std::string>(want, '\0');
+        std::shared_ptr<std::string> data = take_buffer(want);
         std::size_t got = pread_full(fd.get(), data->data(), want, offset);
         if (got == 0) {
             break;
@@ -173,8 +206,11 @@ nlohmann::json store_file(Store& store, PackWriter& writer, WorkerPool& pool, co
         if (inflight.size() >= window) {
             drain_one();
         }
-        inflight.push_back(pool.submit([data, sizes, level, &store] {
+        inflight.push_back(pool.submit([data, sizes = std::move(sizes), level, &store] {
             Batch batch;
+            batch.ids.reserve(sizes.size());
+            BlockBuilder block;
+            std::vector<Hash> in_block;  // a page repeated within one block is stored once
             std::size_t at = 0;
             for (auto size : sizes) {
                 if (at >= data->size()) {
@@ -182,14 +218,21 @@ nlohmann::json store_file(Store& store, PackWriter& writer, WorkerPool& pool, co
                 }
                 std::string_view piece = std::string_view(*data).substr(at, size);
                 at += piece.size();
-                ChunkResult chunk;
-                chunk.id = sha256(piece);
-                chunk.plain_size = static_cast<std::uint32_t>(piece.size());
-                chunk.known = store.has_chunk(chunk.id);
-                if (!chunk.known) {
-                    chunk.payload = compress_chunk(piece, level);
+                Hash id = sha256(piece);
+                batch.ids.push_back(id);
+                if (store.has_chunk(id) ||
+                    std::find(in_block.begin(), in_block.end(), id) != in_block.end()) {
+                    continue;
                 }
-                batch.push_back(std::move(chunk));
+                in_block.push_back(id);
+                block.add(id, piece);
+                if (block.full()) {
+                    batch.blocks.push_back(block.finish(level));
+                    in_block.clear();
+                }
+            }
+            if (!block.empty()) {
+                batch.blocks.push_back(block.finish(level));
             }
             return batch;
         }));
@@ -344,6 +387,8 @@ CaptureResult capture(Store& store, const CaptureOptions& options) {
         }
     } cleanup{work};
     fs::path summary_db;
+    nlohmann::json tables = nullptr;
+    std::future<std::pair<nlohmann::json, double>> summary_future;
 
     if (options.kind == CaptureOptions::Kind::k_export) {
         if (options.exports.empty()) {
@@ -395,17 +440,34 @@ CaptureResult capture(Store& store, const CaptureOptions& options) {
                                           refuse_hint);
             }
             hold_read_lock(db.get(), database);
+            fs::path wal = database.string() + "-wal";
+            bool has_wal = fs::exists(wal);
+            // Without a -wal, the summary reads the database itself while its pages are stored (the
+            // read lock held above keeps writers out), in storage order on its own thread. With a
+            // -wal, it needs the pair as captured: a private copy, summarized afterwards.
             fs::path copy;
-            if (options.summarize) {
+            if (options.summarize && has_wal) {
                 copy = work / name;
+            }
+            if (options.summarize && !has_wal) {
+                summary_future = std::async(std::launch::async, [&options, database] {
+                    auto summarize_started = std::chrono::steady_clock::now();
+                    nlohmann::json summary = options.summarize(database);
+                    return std::make_pair(std::move(summary), seconds_since(summarize_started));
+                });
             }
             files.push_back(
                 store_file(store, writer, pool, database, name, "database", options.compression, copy));
-            fs::path wal = database.string() + "-wal";
-            if (fs::exists(wal)) {
+            if (has_wal) {
                 files.push_back(store_file(store, writer, pool, wal, name + "-wal", "wal",
                                            options.compression,
                                            copy.empty() ? fs::path() : fs::path(copy.string() + "-wal")));
+            }
+            if (summary_future.valid()) {
+                // Before the check below: the summary's own connection must be closed by then.
+                auto [summary, seconds] = summary_future.get();
+                tables = std::move(summary);
+                result.seconds_summarize = seconds;
             }
             if (auto holder = check_open(db.get(), shm.get(), database)) {
                 throw enmap::RefusedError(
@@ -420,7 +482,6 @@ CaptureResult capture(Store& store, const CaptureOptions& options) {
     }
     result.seconds_store = seconds_since(started);
 
-    nlohmann::json tables = nullptr;
     if (options.summarize && !summary_db.empty()) {
         auto summarize_started = std::chrono::steady_clock::now();
         tables = options.summarize(summary_db);

@@ -25,7 +25,7 @@ struct CaptureOptions {
     std::filesystem::path database;              // the enmap.sqlite file (exact and live)
     std::vector<std::filesystem::path> exports;  // export() files (export)
     std::string label;                           // empty: none
-    int compression = 3;                         // zstd level
+    int compression = k_default_compression;     // zstd level
     unsigned threads = 0;                        // 0: default_threads()
     TableSummarizer summarize;                   // empty: "tables" is null
     std::string command = "enmap-migrate snapshot create";

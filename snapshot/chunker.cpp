@@ -13,6 +13,39 @@ std::string ChunkLayout::describe() const {
     return kind + ":" + std::to_string(size);
 }
 
+std::optional<ChunkLayout> parse_layout(std::string_view description) {
+    auto colon = description.find(':');
+    if (colon == std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::string_view kind = description.substr(0, colon);
+    std::uint64_t number = 0;
+    std::string_view digits = description.substr(colon + 1);
+    if (digits.empty() || digits.size() > 9) {
+        return std::nullopt;
+    }
+    for (char c : digits) {
+        if (c < '0' || c > '9') {
+            return std::nullopt;
+        }
+        number = number * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (number == 0) {
+        return std::nullopt;
+    }
+    ChunkLayout layout;
+    layout.kind = std::string(kind);
+    if (kind == "sqlite-pages" || kind == "fixed") {
+        layout.size = number;
+    } else if (kind == "wal-frames") {
+        layout.first = 32;
+        layout.size = number + 24;
+    } else {
+        return std::nullopt;
+    }
+    return layout;
+}
+
 std::uint32_t sqlite_page_size(const unsigned char* header, std::size_t size) {
     static constexpr char k_magic[] = "SQLite format 3";
     if (size < 100 || std::memcmp(header, k_magic, sizeof(k_magic)) != 0) {

@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace snapshot {
 
@@ -17,6 +19,18 @@ struct ChunkLayout {
     /// The layout as the manifest records it, e.g. "sqlite-pages:4096".
     [[nodiscard]] std::string describe() const;
 };
+
+/// The layout a manifest describes ("sqlite-pages:4096", "wal-frames:4096", "fixed:65536"), or
+/// std::nullopt when the description is not one of those.
+std::optional<ChunkLayout> parse_layout(std::string_view description);
+
+/// Where chunk `index` of a file cut with `layout` starts.
+inline std::uint64_t chunk_offset(const ChunkLayout& layout, std::uint64_t index) {
+    if (layout.first == 0) {
+        return index * layout.size;
+    }
+    return index == 0 ? 0 : layout.first + (index - 1) * layout.size;
+}
 
 /// Fixed-size chunk of files that are not SQLite files.
 inline constexpr std::uint64_t k_fixed_chunk = 65536;

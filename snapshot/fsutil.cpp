@@ -160,8 +160,32 @@ void AtomicFile::write(const void* data, std::size_t size) {
     m_size += size;
 }
 
-void AtomicFile::commit(const fs::path& final_path) {
-    if (::fsync(m_fd.get()) != 0) {
+void AtomicFile::write_at(std::uint64_t offset, std::string_view data) const {
+    std::size_t done = 0;
+    while (done < data.size()) {
+        ssize_t n =
+            ::pwrite(m_fd.get(), data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            throw enmap::StoreError("cannot write " + m_tmp_path.string() + ": " + errno_text());
+        }
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+void AtomicFile::start_writeback() {
+    if (m_size > m_writeback_started) {
+        // Advisory: an error here leaves the work to commit()'s fsync, which reports errors.
+        (void)::sync_file_range(m_fd.get(), static_cast<off_t>(m_writeback_started),
+                                static_cast<off_t>(m_size - m_writeback_started), SYNC_FILE_RANGE_WRITE);
+        m_writeback_started = m_size;
+    }
+}
+
+void AtomicFile::commit(const fs::path& final_path, bool durable) {
+    if (durable && ::fsync(m_fd.get()) != 0) {
         throw enmap::StoreError("cannot fsync " + m_tmp_path.string() + ": " + errno_text());
     }
     m_fd = Fd();
@@ -171,7 +195,9 @@ void AtomicFile::commit(const fs::path& final_path) {
                                 errno_text());
     }
     m_committed = true;
-    fsync_dir(final_path.parent_path());
+    if (durable) {
+        fsync_dir(final_path.parent_path());
+    }
 }
 
 void write_file_atomic(const fs::path& tmp_dir, const fs::path& final_path, std::string_view data,

@@ -61,17 +61,27 @@ public:
     void write(const void* data, std::size_t size);
     /// Appends bytes; throws StoreError.
     void write(std::string_view data) { write(data.data(), data.size()); }
+    /// Writes bytes at `offset` (from any thread, for parts that do not overlap); size() counts them
+    /// only once note_written() is called. Throws StoreError.
+    void write_at(std::uint64_t offset, std::string_view data) const;
+    /// Counts `size` bytes written with write_at() as part of the file.
+    void note_written(std::uint64_t size) { m_size += size; }
     /// Bytes written so far.
     [[nodiscard]] std::uint64_t size() const { return m_size; }
     /// The temporary file's descriptor (for pread of what was written).
     [[nodiscard]] int fd() const { return m_fd.get(); }
+    /// Asks the kernel to start writing what was written so far to disk, without waiting, so that
+    /// the fsync of commit() has less left to wait for.
+    void start_writeback();
     /// fsyncs, renames to `final_path` (creating its folder), fsyncs the folders; throws StoreError.
-    void commit(const std::filesystem::path& final_path);
+    /// With `durable` false it only renames: for scratch copies that a crash may lose.
+    void commit(const std::filesystem::path& final_path, bool durable = true);
 
 private:
     std::filesystem::path m_tmp_path;
     Fd m_fd;
     std::uint64_t m_size = 0;
+    std::uint64_t m_writeback_started = 0;
     bool m_committed = false;
 };
 

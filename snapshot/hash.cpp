@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "enmap/error.hpp"
+#include "enmap/sha256.hpp"
 
 namespace snapshot {
 
@@ -57,7 +58,7 @@ Hash from_hex(std::string_view hex) {
 }
 
 Sha256::Sha256() : m_ctx(EVP_MD_CTX_new()) {
-    if (m_ctx == nullptr || EVP_DigestInit_ex(m_ctx, EVP_sha256(), nullptr) != 1) {
+    if (m_ctx == nullptr || EVP_DigestInit_ex2(m_ctx, enmap::sha256_md(), nullptr) != 1) {
         throw std::runtime_error("OpenSSL could not set up SHA-256");
     }
 }
@@ -76,16 +77,27 @@ Hash Sha256::finish() {
     Hash hash{};
     unsigned int size = 0;
     if (EVP_DigestFinal_ex(m_ctx, hash.data(), &size) != 1 || size != hash.size() ||
-        EVP_DigestInit_ex(m_ctx, EVP_sha256(), nullptr) != 1) {
+        EVP_DigestInit_ex2(m_ctx, enmap::sha256_md(), nullptr) != 1) {
         throw std::runtime_error("OpenSSL SHA-256 finish failed");
     }
     return hash;
 }
 
 Hash sha256(const void* data, std::size_t size) {
+    // One context per thread, reused: no allocation or algorithm lookup per call.
+    struct Context {
+        EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+        Context() = default;
+        Context(const Context&) = delete;
+        Context& operator=(const Context&) = delete;
+        ~Context() { EVP_MD_CTX_free(ctx); }
+    };
+    thread_local Context context;
     Hash hash{};
     unsigned int out_size = 0;
-    if (EVP_Digest(data, size, hash.data(), &out_size, EVP_sha256(), nullptr) != 1) {
+    if (context.ctx == nullptr || EVP_DigestInit_ex2(context.ctx, enmap::sha256_md(), nullptr) != 1 ||
+        EVP_DigestUpdate(context.ctx, data, size) != 1 ||
+        EVP_DigestFinal_ex(context.ctx, hash.data(), &out_size) != 1) {
         throw std::runtime_error("OpenSSL SHA-256 failed");
     }
     return hash;

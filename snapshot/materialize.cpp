@@ -8,6 +8,7 @@
 #include <deque>
 
 #include "enmap/error.hpp"
+#include "snapshot/chunker.hpp"
 #include "snapshot/fsutil.hpp"
 #include "snapshot/pool.hpp"
 #include "snapshot/store.hpp"
@@ -26,18 +27,42 @@ bool safe_file_name(const std::string& name) {
 
 // Writes one file of a manifest under a temporary name in dest, checked and fsynced on commit.
 std::unique_ptr<AtomicFile> write_file(const Store& store, WorkerPool& pool, const nlohmann::json& file,
-                                       const fs::path& dest, const std::string& snapshot) {
+                                       const fs::path& dest, const std::string& snapshot, bool durable) {
     std::string name = file.at("name").get<std::string>();
     auto file_out = std::make_unique<AtomicFile>(dest);
     AtomicFile& out = *file_out;
     Sha256 whole;
+    // Workers read, decompress, check and write their part of the file at its offset; this thread
+    // hashes the parts in order for the whole-file check.
     std::deque<std::future<std::string>> inflight;
+    struct WaitForParts {
+        std::deque<std::future<std::string>>& parts;
+        ~WaitForParts() {
+            for (auto& part : parts) {
+                if (part.valid()) {
+                    part.wait();
+                }
+            }
+        }
+    } wait_for_parts{inflight};
     const std::size_t window = pool.size() * 2 + 1;
+    auto layout = parse_layout(file.value("chunking", std::string()));
+    if (!layout) {
+        throw enmap::StoreError("file " + name + " of snapshot " + snapshot + " has an unknown chunking '" +
+                                    file.value("chunking", std::string()) + "'",
+                                "use the enmap-migrate version that wrote the snapshot");
+    }
+    std::uint64_t total_chunks = file.value("chunks", std::uint64_t{0});
+    std::uint64_t file_size = file.at("size").get<std::uint64_t>();
+    std::uint64_t chunk_index = 0;
     auto drain_one = [&] {
         std::string bytes = inflight.front().get();
         inflight.pop_front();
         whole.update(bytes);
-        out.write(bytes);
+        out.note_written(bytes.size());
+        if (durable) {
+            out.start_writeback();  // the disk works while the next chunks are decompressed
+        }
     };
     for (const auto& list_id : file.at("content")) {
         std::string list = store.read_chunk(from_hex(list_id.get<std::string>()));
@@ -52,11 +77,29 @@ std::unique_ptr<AtomicFile> write_file(const Store& store, WorkerPool& pool, con
             if (inflight.size() >= window) {
                 drain_one();
             }
-            inflight.push_back(pool.submit([ids, first, last, &store] {
-                std::vector<Hash> batch(last - first);
-                std::memcpy(batch.data(), ids->data() + 32 * first, 32 * batch.size());
-                return store.read_chunks(batch.data(), batch.size());
-            }));
+            // Every chunk but the last has the layout's size, so a part's offset is known up front.
+            std::vector<Hash> batch(last - first);
+            std::memcpy(batch.data(), ids->data() + 32 * first, 32 * batch.size());
+            std::uint64_t at = chunk_offset(*layout, chunk_index);
+            chunk_index += batch.size();
+            std::uint64_t end = chunk_index >= total_chunks ? file_size : chunk_offset(*layout, chunk_index);
+            if (at > end || end > file_size) {
+                throw enmap::StoreError(
+                    "file " + name + " of snapshot " + snapshot + " lists more chunks than its size holds",
+                    "run `enmap-migrate snapshot verify " + snapshot.substr(0, 12) + "`");
+            }
+            inflight.push_back(
+                pool.submit([batch = std::move(batch), at, end, &store, &out, &name, &snapshot] {
+                    std::string bytes = store.read_chunks(batch.data(), batch.size());
+                    if (bytes.size() != end - at) {
+                        throw enmap::StoreError(
+                            "file " + name + " of snapshot " + snapshot +
+                                " has chunks whose sizes do not match its chunking",
+                            "run `enmap-migrate snapshot verify " + snapshot.substr(0, 12) + "`");
+                    }
+                    out.write_at(at, bytes);
+                    return bytes;
+                }));
         }
     }
     while (!inflight.empty()) {
@@ -127,13 +170,13 @@ void Store::materialize(const Hash& id, const fs::path& dest, const MaterializeO
     // Every file is assembled and checked before the first one replaces anything.
     std::vector<std::unique_ptr<AtomicFile>> written;
     for (const auto& file : manifest.at("files")) {
-        written.push_back(write_file(*this, pool, file, dest, snapshot));
+        written.push_back(write_file(*this, pool, file, dest, snapshot, options.durable));
     }
     for (const auto& path : stale) {
         remove_durably(path);
     }
     for (std::size_t i = 0; i < written.size(); ++i) {
-        written[i]->commit(dest / names[i]);
+        written[i]->commit(dest / names[i], options.durable);
     }
 }
 

@@ -67,7 +67,7 @@ std::optional<EntryHeader> EntryHeader::decode(std::string_view bytes) {
         return std::nullopt;
     }
     auto type = static_cast<std::uint8_t>(bytes[0]);
-    if (type > 1 || bytes[1] != 0 || bytes[2] != 0 || bytes[3] != 0) {
+    if (type > 2 || bytes[1] != 0 || bytes[2] != 0 || bytes[3] != 0) {
         return std::nullopt;
     }
     EntryHeader header;
@@ -101,6 +101,10 @@ std::string IndexFile::encode() const {
         put_u32(out, entry.location.pack);
         put_u32(out, entry.location.offset);
         header.encode(out);
+        if (header.type == EntryType::k_zstd_block) {
+            put_u32(out, entry.location.inner_offset);
+            put_u32(out, entry.location.block_plain);
+        }
     }
     return out;
 }
@@ -140,6 +144,18 @@ IndexFile IndexFile::decode(std::string_view bytes, const std::string& name) {
             throw bad("invalid entry " + std::to_string(i));
         }
         at += header->encoded_size();
+        if (header->type == EntryType::k_zstd_block) {
+            if (bytes.size() - at < 8) {
+                throw bad("truncated entry " + std::to_string(i));
+            }
+            entry.location.inner_offset = get_u32(bytes, at);
+            entry.location.block_plain = get_u32(bytes, at + 4);
+            at += 8;
+            if (static_cast<std::uint64_t>(entry.location.inner_offset) + header->plain_size >
+                entry.location.block_plain) {
+                throw bad("invalid entry " + std::to_string(i));
+            }
+        }
         entry.id = header->id;
         entry.location.type = header->type;
         entry.location.plain_size = header->plain_size;
@@ -164,8 +180,105 @@ std::string compress_chunk(std::string_view plain, int level) {
     return out;
 }
 
+void BlockBuilder::add(const Hash& id, std::string_view plain) {
+    BlockMember member;
+    member.id = id;
+    member.size = static_cast<std::uint32_t>(plain.size());
+    member.offset = static_cast<std::uint32_t>(m_plain.size());
+    m_members.push_back(member);
+    m_plain.append(plain);
+}
+
+std::pair<EntryHeader, std::string> BlockBuilder::finish(int level) {
+    // Payload = member_count:u32, then per member id:32 size:u32, then one zstd frame.
+    std::string payload;
+    put_u32(payload, static_cast<std::uint32_t>(m_members.size()));
+    for (const auto& member : m_members) {
+        put_hash(payload, member.id);
+        put_u32(payload, member.size);
+    }
+    EntryHeader header;
+    header.type = EntryType::k_zstd_block;
+    header.id = sha256(payload);
+    header.plain_size = static_cast<std::uint32_t>(m_plain.size());
+    std::size_t table = payload.size();
+    payload.resize(table + ZSTD_compressBound(m_plain.size()));
+    std::size_t size = ZSTD_compressCCtx(contexts().cctx, payload.data() + table, payload.size() - table,
+                                         m_plain.data(), m_plain.size(), level);
+    if (ZSTD_isError(size) != 0) {
+        throw std::runtime_error(std::string("zstd compression failed: ") + ZSTD_getErrorName(size));
+    }
+    payload.resize(table + size);
+    header.stored_size = static_cast<std::uint32_t>(payload.size());
+    m_members.clear();
+    m_plain.clear();
+    return {header, std::move(payload)};
+}
+
+namespace {
+enmap::StoreError damaged_block(const EntryHeader& header, const std::string& where, const std::string& why) {
+    return enmap::StoreError("block " + to_hex(header.id) + " in " + where + " " + why,
+                             "run `enmap-migrate snapshot verify` to see which snapshots it affects");
+}
+}  // namespace
+
+std::vector<BlockMember> block_members(const EntryHeader& header, std::string_view payload,
+                                       const std::string& where) {
+    if (payload.size() < 4) {
+        throw damaged_block(header, where, "is cut off");
+    }
+    std::uint32_t count = get_u32(payload, 0);
+    std::size_t table = 4 + static_cast<std::size_t>(count) * 36;
+    if (count == 0 || payload.size() < table) {
+        throw damaged_block(header, where, "has a damaged member table");
+    }
+    if (sha256(payload.substr(0, table)) != header.id) {
+        throw damaged_block(header, where, "has a member table that does not match its SHA-256");
+    }
+    std::vector<BlockMember> members(count);
+    std::uint64_t offset = 0;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        members[i].id = get_hash(payload, 4 + 36 * static_cast<std::size_t>(i));
+        members[i].size = get_u32(payload, 4 + 36 * static_cast<std::size_t>(i) + 32);
+        members[i].offset = static_cast<std::uint32_t>(offset);
+        offset += members[i].size;
+    }
+    if (offset != header.plain_size) {
+        throw damaged_block(header, where, "has members that do not add up to its size");
+    }
+    return members;
+}
+
+Block decode_block(const EntryHeader& header, std::string_view payload, const std::string& where,
+                   bool check_members) {
+    Block block;
+    block.members = block_members(header, payload, where);
+    std::string_view frame = payload.substr(4 + block.members.size() * 36);
+    block.plain.resize(header.plain_size);
+    std::size_t size = ZSTD_decompressDCtx(contexts().dctx, block.plain.data(), block.plain.size(),
+                                           frame.data(), frame.size());
+    if (ZSTD_isError(size) != 0 || size != header.plain_size) {
+        throw damaged_block(header, where,
+                            "does not decompress" +
+                                (ZSTD_isError(size) != 0 ? std::string(": ") + ZSTD_getErrorName(size) : ""));
+    }
+    if (check_members) {
+        for (const auto& member : block.members) {
+            if (sha256(std::string_view(block.plain).substr(member.offset, member.size)) != member.id) {
+                throw enmap::StoreError(
+                    "chunk " + to_hex(member.id) + " in " + where + " does not match its SHA-256",
+                    "run `enmap-migrate snapshot verify` to see which snapshots it affects");
+            }
+        }
+    }
+    return block;
+}
+
 std::string decode_entry(const EntryHeader& header, std::string_view payload, const std::string& where) {
     std::string chunk = to_hex(header.id);
+    if (header.type == EntryType::k_zstd_block) {
+        return decode_block(header, payload, where, true).plain;
+    }
     if (header.type != EntryType::k_zstd) {
         throw enmap::StoreError(
             "chunk " + chunk + " in " + where + " is stored as a delta, which this version cannot read",

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <set>
+#include <tuple>
 #include <unordered_set>
 
 #include "enmap/error.hpp"
@@ -98,14 +99,29 @@ PruneReport Store::prune(const PrunePolicy& policy) {
         }
     }
     std::set<std::uint32_t> doomed_set(doomed.begin(), doomed.end());
+    // The chunks to keep from packs that go, in the order they are stored, so that the members of
+    // one block are read with one decompression.
+    std::vector<std::pair<Hash, Location>> moving;
     for (const auto& [id, location] : m_chunks) {
         if (doomed_set.count(location.pack) != 0 && needed.count(id) != 0) {
-            EntryHeader header;
-            std::string bytes = read_entry(id, header);
-            std::string_view payload = std::string_view(bytes).substr(header.encoded_size());
-            decode_entry(header, payload, "pack " + to_hex(m_packs[location.pack]));
-            writer.add(header, payload);
+            moving.emplace_back(id, location);
         }
+    }
+    std::sort(moving.begin(), moving.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.second.pack, a.second.offset, a.second.inner_offset) <
+               std::tie(b.second.pack, b.second.offset, b.second.inner_offset);
+    });
+    for (const auto& [id, location] : moving) {
+        if (location.type == EntryType::k_zstd_block) {
+            // Only the members still needed go into new blocks: the rest of the block is freed.
+            writer.add_chunk(id, read_chunk(id), k_default_compression);
+            continue;
+        }
+        EntryHeader header;
+        std::string bytes = read_entry(id, header);
+        std::string_view payload = std::string_view(bytes).substr(header.encoded_size());
+        decode_entry(header, payload, "pack " + to_hex(m_packs[location.pack]));
+        writer.add(header, payload);
     }
     IndexFile fresh = writer.flush();
     std::uint64_t new_bytes = 0;

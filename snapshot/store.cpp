@@ -205,7 +205,82 @@ int Store::pack_fd(std::uint32_t pack) const {
     return fd;
 }
 
+namespace {
+// The last block a thread decompressed, keyed by its pack's id and offset (content-addressed, so
+// valid across stores): reading the members of one block in turn decompresses it once.
+struct BlockCache {
+    bool valid = false;
+    Hash pack{};
+    std::uint32_t offset = 0;
+    Block block;
+};
+thread_local BlockCache t_block_cache;
+}  // namespace
+
+const Block& Store::read_block(const Hash& id, const Location& loc) const {
+    const Hash& pack_id = m_packs[loc.pack];
+    BlockCache& cache = t_block_cache;
+    if (cache.valid && cache.pack == pack_id && cache.offset == loc.offset) {
+        return cache.block;
+    }
+    std::string pack = "pack " + to_hex(pack_id);
+    cache.valid = false;
+    std::string bytes(entry_header_size(EntryType::k_zstd_block) + loc.stored_size, '\0');
+    if (pread_full(pack_fd(loc.pack), bytes.data(), bytes.size(), loc.offset) != bytes.size()) {
+        throw enmap::StoreError("chunk " + to_hex(id) + " is cut off: " + pack + " is truncated",
+                                k_verify_hint);
+    }
+    auto header = EntryHeader::decode(bytes);
+    if (!header || header->type != EntryType::k_zstd_block || header->stored_size != loc.stored_size ||
+        header->plain_size != loc.block_plain) {
+        throw enmap::StoreError("chunk " + to_hex(id) + ": " + pack + " holds a damaged entry at offset " +
+                                    std::to_string(loc.offset),
+                                k_verify_hint);
+    }
+    cache.block = decode_block(*header, std::string_view(bytes).substr(header->encoded_size()), pack, false);
+    cache.pack = pack_id;
+    cache.offset = loc.offset;
+    cache.valid = true;
+    return cache.block;
+}
+
+std::size_t Store::append_members(const Hash* ids, std::size_t count, const Location& loc,
+                                  std::string& out) const {
+    const Block& block = read_block(ids[0], loc);
+    auto member =
+        std::lower_bound(block.members.begin(), block.members.end(), loc.inner_offset,
+                         [](const BlockMember& m, std::uint32_t offset) { return m.offset < offset; });
+    std::size_t taken = 0;
+    // The block's own member table names the chunks that follow, so a run of chunks stored together
+    // needs one index lookup, not one per chunk. Each is checked against its SHA-256 all the same.
+    while (taken < count && member != block.members.end() && member->id == ids[taken] &&
+           (taken > 0 || (member->offset == loc.inner_offset && member->size == loc.plain_size))) {
+        std::string_view plain = std::string_view(block.plain).substr(member->offset, member->size);
+        if (sha256(plain) != ids[taken]) {
+            throw enmap::StoreError("chunk " + to_hex(ids[taken]) + " in pack " + to_hex(m_packs[loc.pack]) +
+                                        " does not match its SHA-256",
+                                    k_verify_hint);
+        }
+        out.append(plain);
+        ++taken;
+        ++member;
+    }
+    if (taken == 0) {
+        throw enmap::StoreError("chunk " + to_hex(ids[0]) + ": pack " + to_hex(m_packs[loc.pack]) +
+                                    " holds a block at offset " + std::to_string(loc.offset) +
+                                    " that does not list it where the index says",
+                                k_verify_hint);
+    }
+    return taken;
+}
+
 std::string Store::read_chunk(const Hash& id) const {
+    auto it = m_chunks.find(id);
+    if (it != m_chunks.end() && it->second.type == EntryType::k_zstd_block) {
+        std::string out;
+        append_members(&id, 1, it->second, out);
+        return out;
+    }
     EntryHeader header;
     std::string bytes = read_entry(id, header);
     return decode_entry(header, std::string_view(bytes).substr(header.encoded_size()),
@@ -223,20 +298,26 @@ std::string Store::read_chunks(const Hash* ids, std::size_t count) const {
             ++i;
             continue;
         }
+        if (it->second.type == EntryType::k_zstd_block) {
+            if (out.empty()) {
+                out.reserve(count * it->second.plain_size);
+            }
+            i += append_members(ids + i, count - i, it->second, out);
+            continue;
+        }
         // A run of entries that follow each other in one pack.
         std::vector<const Location*> run = {&it->second};
         std::uint64_t start = it->second.offset;
-        std::uint64_t end =
-            start + (it->second.type == EntryType::k_zstd_delta ? 76 : 44) + it->second.stored_size;
+        std::uint64_t end = start + entry_header_size(it->second.type) + it->second.stored_size;
         std::size_t j = i + 1;
         for (; j < count && end - start < k_max_span; ++j) {
             auto next = m_chunks.find(ids[j]);
             if (next == m_chunks.end() || next->second.pack != it->second.pack ||
-                next->second.offset != end) {
+                next->second.offset != end || next->second.type == EntryType::k_zstd_block) {
                 break;
             }
             run.push_back(&next->second);
-            end += (next->second.type == EntryType::k_zstd_delta ? 76 : 44) + next->second.stored_size;
+            end += entry_header_size(next->second.type) + next->second.stored_size;
         }
         std::string pack = "pack " + to_hex(m_packs[it->second.pack]);
         std::string bytes(end - start, '\0');
@@ -270,14 +351,17 @@ std::string Store::read_entry(const Hash& id, EntryHeader& out) const {
     }
     const Location& loc = it->second;
     std::string pack = "pack " + to_hex(m_packs[loc.pack]);
-    std::size_t header_size = loc.type == EntryType::k_zstd_delta ? 76 : 44;
+    std::size_t header_size = entry_header_size(loc.type);
     std::string bytes(header_size + loc.stored_size, '\0');
     if (pread_full(pack_fd(loc.pack), bytes.data(), bytes.size(), loc.offset) != bytes.size()) {
         throw enmap::StoreError("chunk " + to_hex(id) + " is cut off: " + pack + " is truncated",
                                 k_verify_hint);
     }
     auto header = EntryHeader::decode(bytes);
-    if (!header || header->id != id || header->stored_size != loc.stored_size) {
+    bool matches =
+        header && header->stored_size == loc.stored_size &&
+        (loc.type == EntryType::k_zstd_block ? header->type == EntryType::k_zstd_block : header->id == id);
+    if (!matches) {
         throw enmap::StoreError("chunk " + to_hex(id) + ": " + pack + " holds a damaged entry at offset " +
                                     std::to_string(loc.offset),
                                 k_verify_hint);
@@ -432,9 +516,48 @@ bool PackWriter::contains(const Hash& id) const {
 }
 
 bool PackWriter::add(const EntryHeader& header, std::string_view payload) {
+    if (header.type == EntryType::k_zstd_block) {
+        std::vector<BlockMember> fresh;
+        for (const auto& member : block_members(header, payload, "a new block")) {
+            if (!contains(member.id)) {
+                fresh.push_back(member);
+            }
+        }
+        if (fresh.empty()) {
+            return false;
+        }
+        write_entry(header, payload, fresh);
+        return true;
+    }
     if (contains(header.id)) {
         return false;
     }
+    write_entry(header, payload, {});
+    return true;
+}
+
+void PackWriter::add_chunk(const Hash& id, std::string_view plain, int level) {
+    if (contains(id)) {
+        return;
+    }
+    m_pending.add(id, plain);
+    m_pending_level = level;
+    m_added.emplace(id, true);
+    if (m_pending.full()) {
+        flush_pending(level);
+    }
+}
+
+void PackWriter::flush_pending(int level) {
+    if (m_pending.empty()) {
+        return;
+    }
+    auto [header, payload] = m_pending.finish(level);
+    write_entry(header, payload, block_members(header, payload, "a new block"));
+}
+
+void PackWriter::write_entry(const EntryHeader& header, std::string_view payload,
+                             const std::vector<BlockMember>& members) {
     if (!m_open) {
         m_open = std::make_unique<OpenPack>(m_store.tmp_dir());
         m_open->file.write(k_pack_magic);
@@ -453,14 +576,25 @@ bool PackWriter::add(const EntryHeader& header, std::string_view payload) {
     bytes.append(payload);
     m_open->file.write(bytes);
     m_open->hash.update(bytes);
-    m_open->entries.push_back(entry);
-    m_added.emplace(header.id, true);
+    if (header.type == EntryType::k_zstd_block) {
+        entry.location.block_plain = header.plain_size;
+        for (const auto& member : members) {
+            entry.id = member.id;
+            entry.location.plain_size = member.size;
+            entry.location.inner_offset = member.offset;
+            m_open->entries.push_back(entry);
+            m_added.emplace(member.id, true);
+        }
+        m_chunks_added += members.size();
+    } else {
+        m_open->entries.push_back(entry);
+        m_added.emplace(header.id, true);
+        ++m_chunks_added;
+    }
     m_bytes_stored += bytes.size();
-    ++m_chunks_added;
     if (m_open->file.size() >= m_pack_target) {
         close_pack();
     }
-    return true;
 }
 
 bool PackWriter::add_plain(std::string_view plain, int level) {
@@ -512,12 +646,14 @@ PackWriter::~PackWriter() {
 }
 
 IndexFile PackWriter::flush() {
+    flush_pending(m_pending_level);
     close_pack();
     wait_for_commits(0);
     return m_done;
 }
 
 void PackWriter::finish() {
+    flush_pending(m_pending_level);
     close_pack();
     wait_for_commits(0);
     if (m_done.entries.empty()) {

@@ -42,6 +42,9 @@ struct MaterializeOptions {
     /// Replace existing files, and remove stale -wal, -shm and -journal files beside a restored
     /// database that the snapshot does not hold. Without it, existing files are refused.
     bool overwrite = false;
+    /// fsync every file and the folder (the default). Off for scratch copies, such as the one replay
+    /// decodes, where a crash loses nothing: the write is then as fast as the page cache.
+    bool durable = true;
     unsigned threads = 0;  // 0: default_threads()
 };
 
@@ -155,6 +158,13 @@ public:
 
 private:
     friend class PackWriter;
+    /// The block holding chunk `id` at `loc`, decompressed (members not yet checked); cached per
+    /// thread, so it stays valid until this thread reads another block.
+    const Block& read_block(const Hash& id, const Location& loc) const;
+    /// Appends chunk ids[0] (a block member at `loc`) and the chunks after it that follow it in the
+    /// same block, each checked against its SHA-256; returns how many. Throws StoreError.
+    std::size_t append_members(const Hash* ids, std::size_t count, const Location& loc,
+                               std::string& out) const;
     void create_layout();
     void load_index();
     void clean_up_leftovers();
@@ -181,8 +191,12 @@ public:
     PackWriter& operator=(const PackWriter&) = delete;
     /// True when the store or this writer already holds the chunk.
     [[nodiscard]] bool contains(const Hash& id) const;
-    /// Adds an entry (header + payload) unless the chunk is already held; true when added.
+    /// Adds an entry (header + payload) unless the chunk is already held; true when added. A block
+    /// is added when it holds a chunk not yet held, and only those chunks are indexed to it.
     bool add(const EntryHeader& header, std::string_view payload);
+    /// Adds a chunk's plaintext to the block being gathered (written once it holds 64 KiB, or at
+    /// flush/finish), compressed at `level`; nothing when the chunk is already held.
+    void add_chunk(const Hash& id, std::string_view plain, int level);
     /// Adds a plaintext chunk, compressing it at `level`; true when added.
     bool add_plain(std::string_view plain, int level);
     /// Closes the current pack; returns the entries of every pack written so far.
@@ -195,6 +209,9 @@ public:
     [[nodiscard]] std::uint64_t chunks_added() const { return m_chunks_added; }
 
 private:
+    void write_entry(const EntryHeader& header, std::string_view payload,
+                     const std::vector<BlockMember>& members);
+    void flush_pending(int level);
     void close_pack();
     void wait_for_commits(std::size_t keep);
     Store& m_store;
@@ -207,6 +224,8 @@ private:
     std::unordered_map<Hash, bool, HashHasher> m_added;
     std::uint64_t m_bytes_stored = 0;
     std::uint64_t m_chunks_added = 0;
+    BlockBuilder m_pending;  // add_chunk's block being gathered
+    int m_pending_level = 3;
 };
 
 /// Current UTC time as ISO 8601 with microseconds.

@@ -56,11 +56,17 @@ PackCheck check_pack(const fs::path& path, const std::string& name, std::uint64_
             }
             std::string_view payload =
                 std::string_view(bytes).substr(at + header->encoded_size(), header->stored_size);
-            ++chunks;
             try {
-                decode_entry(*header, payload, "pack " + name);
+                if (header->type == EntryType::k_zstd_block) {
+                    // Every member of the block is checked against its SHA-256.
+                    chunks += decode_block(*header, payload, "pack " + name, true).members.size();
+                } else {
+                    ++chunks;
+                    decode_entry(*header, payload, "pack " + name);
+                }
                 check.good_offsets.insert(static_cast<std::uint32_t>(at));
             } catch (const enmap::StoreError&) {
+                ++chunks;
                 ++bad;
             }
             at += header->encoded_size() + header->stored_size;

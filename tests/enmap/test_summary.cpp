@@ -28,6 +28,32 @@ std::string sha256_hex(const std::string& bytes) {
     return hex;
 }
 
+std::string sha256_raw(const std::string& bytes) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+    return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+}
+
+// The enmap-canonical-v2 digest of docs/dump.md, written out byte by byte as an oracle: the sum of
+// the records' SHA-256 values as little-endian 256-bit numbers, then the row count, hashed.
+std::string digest_of_records(const std::vector<std::string>& records) {
+    std::string sum(32, '\0');
+    for (const auto& record : records) {
+        std::string hash = sha256_raw(record);
+        unsigned carry = 0;
+        for (std::size_t i = 0; i < 32; ++i) {
+            unsigned total = static_cast<unsigned char>(sum[i]) + static_cast<unsigned char>(hash[i]) + carry;
+            sum[i] = static_cast<char>(total & 0xFF);
+            carry = total >> 8;
+        }
+    }
+    std::string count(8, '\0');
+    for (std::size_t i = 0; i < 8; ++i) {
+        count[i] = static_cast<char>((records.size() >> (8 * i)) & 0xFF);
+    }
+    return sha256_hex(sum + count);
+}
+
 const enmap::TableSummary& table_of(const enmap::Summary& summary, const std::string& name) {
     for (const auto& table : summary.tables) {
         if (table.name == name) {
@@ -40,8 +66,7 @@ const enmap::TableSummary& table_of(const enmap::Summary& summary, const std::st
 
 }  // namespace
 
-TEST_CASE(
-    "summary: the digest is SHA-256 over key JSON, 0x1F, value JSON, 0x1E per row in bytewise key order") {
+TEST_CASE("summary: the digest sums the SHA-256 of key JSON, 0x1F, value JSON, 0x1E per row, in any order") {
     test_support::TempDir tmp;
     fs::path path = tmp.path() / "enmap.sqlite";
     // Inserted out of order; "B" (0x42) sorts before "a" (0x61) bytewise.
@@ -50,18 +75,38 @@ TEST_CASE(
     enmap::Database db(path);
     auto summary = enmap::summarize(db);
     REQUIRE(summary.tables.size() == 2);
-    CHECK(summary.tables[1].sha256 == sha256_hex(""));
+    CHECK(summary.tables[1].sha256 == digest_of_records({}));
+    CHECK(summary.tables[1].sha256 == sha256_hex(std::string(40, '\0')));
     CHECK(summary.tables[1].rows == 0);
     const auto& table = summary.tables[0];
     CHECK(table.rows == 3);
     CHECK(table.null_values == 1);
     CHECK(table.encodings == std::map<std::string, std::uint64_t>{{"json", 2}});
-    std::string expected =
-        std::string("\"B\"\x1F\"x\\ty\"\x1E") + "\"a\"\x1F[1,2]\x1E" + "\"q\\\"uote\"\x1Fnull\x1E";
-    CHECK(table.sha256 == sha256_hex(expected));
+    std::vector<std::string> records = {std::string("\"B\"\x1F\"x\\ty\"\x1E"), "\"a\"\x1F[1,2]\x1E",
+                                        "\"q\\\"uote\"\x1Fnull\x1E"};
+    CHECK(table.sha256 == digest_of_records(records));
+    // The same rows in another order, and split into two merged parts, give the same digest.
+    enmap::ContentDigest reversed;
+    reversed.add("q\"uote", "null");
+    reversed.add("a", "[1,2]");
+    reversed.add("B", "\"x\\ty\"");
+    CHECK(reversed.finish() == table.sha256);
+    enmap::ContentDigest part1;
+    enmap::ContentDigest part2;
+    part1.add("a", "[1,2]");
+    part2.add("B", "\"x\\ty\"");
+    part2.add("q\"uote", "null");
+    part1.merge(part2);
+    CHECK(part1.rows() == 3);
+    CHECK(part1.finish() == table.sha256);
+    enmap::ContentDigest changed;
+    changed.add("a", "[1,3]");
+    changed.add("B", "\"x\\ty\"");
+    changed.add("q\"uote", "null");
+    CHECK(changed.finish() != table.sha256);
 
     auto json = summary.to_json();
-    CHECK(json["digest"] == "enmap-canonical-v1");
+    CHECK(json["digest"] == "enmap-canonical-v2");
     CHECK(json["tables"][0]["name"] == "points");
     CHECK(json["tables"][0]["sha256"] == table.sha256);
     CHECK(json["tables"][0]["rows"] == 3);
