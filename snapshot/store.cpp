@@ -206,13 +206,20 @@ int Store::pack_fd(std::uint32_t pack) const {
 }
 
 namespace {
-// The last block a thread decompressed, keyed by its pack's id and offset (content-addressed, so
-// valid across stores): reading the members of one block in turn decompresses it once.
-struct BlockCache {
-    bool valid = false;
+// The last blocks a thread decompressed, keyed by their pack's id and offset (content-addressed,
+// so valid across stores). Reading a file in order after a change alternates between the blocks of
+// the first snapshot (unchanged pages) and the blocks of the new pages, so a few are kept, the
+// least recently used making room.
+struct CachedBlock {
     Hash pack{};
     std::uint32_t offset = 0;
+    std::uint64_t used = 0;
     Block block;
+};
+struct BlockCache {
+    static constexpr std::size_t k_blocks = 8;
+    std::vector<CachedBlock> blocks;
+    std::uint64_t clock = 0;
 };
 thread_local BlockCache t_block_cache;
 }  // namespace
@@ -220,11 +227,14 @@ thread_local BlockCache t_block_cache;
 const Block& Store::read_block(const Hash& id, const Location& loc) const {
     const Hash& pack_id = m_packs[loc.pack];
     BlockCache& cache = t_block_cache;
-    if (cache.valid && cache.pack == pack_id && cache.offset == loc.offset) {
-        return cache.block;
+    ++cache.clock;
+    for (auto& cached : cache.blocks) {
+        if (cached.offset == loc.offset && cached.pack == pack_id) {
+            cached.used = cache.clock;
+            return cached.block;
+        }
     }
     std::string pack = "pack " + to_hex(pack_id);
-    cache.valid = false;
     std::string bytes(entry_header_size(EntryType::k_zstd_block) + loc.stored_size, '\0');
     if (pread_full(pack_fd(loc.pack), bytes.data(), bytes.size(), loc.offset) != bytes.size()) {
         throw enmap::StoreError("chunk " + to_hex(id) + " is cut off: " + pack + " is truncated",
@@ -237,11 +247,19 @@ const Block& Store::read_block(const Hash& id, const Location& loc) const {
                                     std::to_string(loc.offset),
                                 k_verify_hint);
     }
-    cache.block = decode_block(*header, std::string_view(bytes).substr(header->encoded_size()), pack, false);
-    cache.pack = pack_id;
-    cache.offset = loc.offset;
-    cache.valid = true;
-    return cache.block;
+    Block block = decode_block(*header, std::string_view(bytes).substr(header->encoded_size()), pack, false);
+    CachedBlock* slot = nullptr;
+    if (cache.blocks.size() < BlockCache::k_blocks) {
+        slot = &cache.blocks.emplace_back();
+    } else {
+        slot = &*std::min_element(cache.blocks.begin(), cache.blocks.end(),
+                                  [](const CachedBlock& a, const CachedBlock& b) { return a.used < b.used; });
+    }
+    slot->pack = pack_id;
+    slot->offset = loc.offset;
+    slot->used = cache.clock;
+    slot->block = std::move(block);
+    return slot->block;
 }
 
 std::size_t Store::append_members(const Hash* ids, std::size_t count, const Location& loc,
