@@ -91,7 +91,7 @@ void Store::archive(const std::vector<Hash>& ids, const fs::path& out) const {
         put_u32(record, static_cast<std::uint32_t>(bytes.size()));
         emit(record);
         emit(bytes);
-        for (const auto& chunk : needed_chunks(read_manifest(id))) {
+        for (const auto& chunk : needed_chunks(read_manifest(id), false)) {
             if (seen.insert(chunk).second) {
                 chunks.push_back(chunk);
             }
@@ -115,6 +115,21 @@ void Store::archive(const std::vector<Hash>& ids, const fs::path& out) const {
             if (block.full()) {
                 emit_block();
             }
+            continue;
+        }
+        if (it != m_chunks.end() && it->second.type == EntryType::k_zstd_delta) {
+            // An archive holds whole chunks only, so that each record can be checked as it is read.
+            std::string plain = read_chunk(chunk);
+            std::string payload = compress_chunk(plain, k_default_compression);
+            EntryHeader whole;
+            whole.plain_size = static_cast<std::uint32_t>(plain.size());
+            whole.stored_size = static_cast<std::uint32_t>(payload.size());
+            whole.id = chunk;
+            std::string bytes;
+            whole.encode(bytes);
+            emit("C");
+            emit(bytes);
+            emit(payload);
             continue;
         }
         EntryHeader header;

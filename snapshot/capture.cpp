@@ -99,7 +99,8 @@ struct Batch {
 // Reads a file chunk by chunk, hashes and compresses on the pool, adds new chunks to the writer
 // in order, and returns the file's manifest entry.
 nlohmann::json store_file(Store& store, PackWriter& writer, WorkerPool& pool, const fs::path& source,
-                          const std::string& name, const std::string& role, int level, const fs::path& tee) {
+                          const std::string& name, const std::string& role, int level, const fs::path& tee,
+                          const std::vector<Hash>& previous_lists = {}) {
     ChunkLayout layout = choose_layout(source);
     Fd fd = open_read(source);
     struct stat st {};
@@ -117,12 +118,30 @@ nlohmann::json store_file(Store& store, PackWriter& writer, WorkerPool& pool, co
     std::string list;  // chunk ids of the current chunk-list blob
     nlohmann::json content = nlohmann::json::array();
     std::uint64_t chunk_count = 0;
+    // A chunk list is stored as a delta against the same list of the previous snapshot of this
+    // file when there is one: after a change, most of its ids are the same (docs/design.md).
     auto flush_list = [&] {
         if (list.empty()) {
             return;
         }
-        content.push_back(to_hex(sha256(list)));
-        writer.add_plain(list, level);
+        Hash id = sha256(list);
+        std::size_t index = content.size();
+        content.push_back(to_hex(id));
+        bool stored = false;
+        if (index < previous_lists.size() && previous_lists[index] != id && !writer.contains(id) &&
+            store.has_chunk(previous_lists[index]) &&
+            store.delta_depth(previous_lists[index]) < k_max_delta_depth) {
+            try {
+                std::string base = store.read_chunk(previous_lists[index]);
+                writer.add_delta(list, previous_lists[index], base, level);
+                stored = true;
+            } catch (const enmap::StoreError&) {
+                // A damaged base: store the list whole (verify reports the damage).
+            }
+        }
+        if (!stored) {
+            writer.add_plain(list, level);
+        }
         list.clear();
     };
     // Read buffers go back to this free list when their batch is done, so that the kernel does
@@ -267,6 +286,31 @@ nlohmann::json store_file(Store& store, PackWriter& writer, WorkerPool& pool, co
                           {"chunking", layout.describe()},
                           {"chunks", chunk_count},
                           {"content", content}};
+}
+
+// The chunk lists of file `name` in the newest snapshot of the same source, or none.
+std::vector<Hash> previous_lists(const Store& store, const std::string& source, const std::string& name) {
+    auto all = store.list();
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+        const auto& manifest = it->manifest;
+        if (!manifest.contains("source") || !manifest["source"].is_string() ||
+            manifest["source"].get<std::string>() != source || !manifest.contains("files")) {
+            continue;
+        }
+        for (const auto& file : manifest["files"]) {
+            if (file.value("name", std::string()) != name || !file.contains("content")) {
+                continue;
+            }
+            std::vector<Hash> ids;
+            for (const auto& list_id : file["content"]) {
+                if (list_id.is_string() && is_hex_digest(list_id.get<std::string>())) {
+                    ids.push_back(from_hex(list_id.get<std::string>()));
+                }
+            }
+            return ids;
+        }
+    }
+    return {};
 }
 
 std::string hostname() {
@@ -421,7 +465,8 @@ CaptureResult capture(Store& store, const CaptureOptions& options) {
         if (options.kind == CaptureOptions::Kind::k_live) {
             fs::path copy = work / name;
             live_backup(database, copy);
-            files.push_back(store_file(store, writer, pool, copy, name, "database", options.compression, {}));
+            files.push_back(store_file(store, writer, pool, copy, name, "database", options.compression, {},
+                                       previous_lists(store, source.get<std::string>(), name)));
             summary_db = copy;
         } else {
             fs::path journal = database.string() + "-journal";
@@ -456,8 +501,8 @@ CaptureResult capture(Store& store, const CaptureOptions& options) {
                     return std::make_pair(std::move(summary), seconds_since(summarize_started));
                 });
             }
-            files.push_back(
-                store_file(store, writer, pool, database, name, "database", options.compression, copy));
+            files.push_back(store_file(store, writer, pool, database, name, "database", options.compression,
+                                       copy, previous_lists(store, source.get<std::string>(), name)));
             if (has_wal) {
                 files.push_back(store_file(store, writer, pool, wal, name + "-wal", "wal",
                                            options.compression,

@@ -274,6 +274,61 @@ Block decode_block(const EntryHeader& header, std::string_view payload, const st
     return block;
 }
 
+std::string compress_delta(std::string_view plain, std::string_view base, int level) {
+    ZSTD_CCtx* cctx = contexts().cctx;
+    std::string out(ZSTD_compressBound(plain.size()), '\0');
+    ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+    std::size_t size = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+    if (ZSTD_isError(size) == 0) {
+        // The window must reach back over the whole base.
+        int window_log = 10;
+        while ((std::size_t{1} << window_log) < plain.size() + base.size() && window_log < 27) {
+            ++window_log;
+        }
+        size = ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, window_log);
+    }
+    if (ZSTD_isError(size) == 0) {
+        size = ZSTD_CCtx_refPrefix(cctx, base.data(), base.size());
+    }
+    if (ZSTD_isError(size) == 0) {
+        size = ZSTD_compress2(cctx, out.data(), out.size(), plain.data(), plain.size());
+    }
+    ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+    if (ZSTD_isError(size) != 0) {
+        throw std::runtime_error(std::string("zstd delta compression failed: ") + ZSTD_getErrorName(size));
+    }
+    out.resize(size);
+    return out;
+}
+
+std::string decode_delta(const EntryHeader& header, std::string_view payload, std::string_view base,
+                         const std::string& where) {
+    std::string chunk = to_hex(header.id);
+    ZSTD_DCtx* dctx = contexts().dctx;
+    std::string plain(header.plain_size, '\0');
+    ZSTD_DCtx_reset(dctx, ZSTD_reset_session_and_parameters);
+    std::size_t size = ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, 27);
+    if (ZSTD_isError(size) == 0) {
+        size = ZSTD_DCtx_refPrefix(dctx, base.data(), base.size());
+    }
+    if (ZSTD_isError(size) == 0) {
+        size = ZSTD_decompressDCtx(dctx, plain.data(), plain.size(), payload.data(), payload.size());
+    }
+    ZSTD_DCtx_reset(dctx, ZSTD_reset_session_and_parameters);
+    if (ZSTD_isError(size) != 0 || size != header.plain_size) {
+        throw enmap::StoreError(
+            "chunk " + chunk + " in " + where + " does not decompress against its base " +
+                to_hex(header.base) +
+                (ZSTD_isError(size) != 0 ? std::string(": ") + ZSTD_getErrorName(size) : ""),
+            "run `enmap-migrate snapshot verify` to see which snapshots it affects");
+    }
+    if (sha256(plain) != header.id) {
+        throw enmap::StoreError("chunk " + chunk + " in " + where + " does not match its SHA-256",
+                                "run `enmap-migrate snapshot verify` to see which snapshots it affects");
+    }
+    return plain;
+}
+
 std::string decode_entry(const EntryHeader& header, std::string_view payload, const std::string& where) {
     std::string chunk = to_hex(header.id);
     if (header.type == EntryType::k_zstd_block) {
@@ -281,8 +336,8 @@ std::string decode_entry(const EntryHeader& header, std::string_view payload, co
     }
     if (header.type != EntryType::k_zstd) {
         throw enmap::StoreError(
-            "chunk " + chunk + " in " + where + " is stored as a delta, which this version cannot read",
-            "use a newer enmap-migrate");
+            "chunk " + chunk + " in " + where + " is a delta, which is read through the store with its base",
+            "this is a bug in enmap-migrate; please report it");
     }
     std::string plain(header.plain_size, '\0');
     std::size_t size =

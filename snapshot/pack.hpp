@@ -128,8 +128,19 @@ struct IndexFile {
 
 /// zstd-compresses a chunk at `level`; throws on a zstd failure.
 std::string compress_chunk(std::string_view plain, int level);
+/// zstd-compresses a chunk with `base` (another chunk's plaintext) as its prefix dictionary, as
+/// `zstd --patch-from` does; throws on a zstd failure.
+std::string compress_delta(std::string_view plain, std::string_view base, int level);
+/// Decodes a delta entry's payload with its base chunk's plaintext and checks its size and SHA-256;
+/// throws StoreError naming the chunk and `where`.
+std::string decode_delta(const EntryHeader& header, std::string_view payload, std::string_view base,
+                         const std::string& where);
+/// How many deltas a chunk may be away from a whole chunk (git's --depth): reading one never
+/// decompresses more than this many bases.
+inline constexpr std::size_t k_max_delta_depth = 8;
 /// Decodes an entry's payload into its plaintext and checks its size and SHA-256 against the
 /// header (a block: every member's); throws StoreError naming the chunk and `where` when they differ.
+/// A delta cannot be decoded alone (Store::read_chunk reads its base): it throws StoreError.
 std::string decode_entry(const EntryHeader& header, std::string_view payload, const std::string& where);
 
 }  // namespace snapshot

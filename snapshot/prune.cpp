@@ -120,7 +120,11 @@ PruneReport Store::prune(const PrunePolicy& policy) {
         EntryHeader header;
         std::string bytes = read_entry(id, header);
         std::string_view payload = std::string_view(bytes).substr(header.encoded_size());
-        decode_entry(header, payload, "pack " + to_hex(m_packs[location.pack]));
+        if (header.type == EntryType::k_zstd_delta) {
+            (void)read_chunk(id);  // checks it against its base; the base is needed too, so it stays
+        } else {
+            decode_entry(header, payload, "pack " + to_hex(m_packs[location.pack]));
+        }
         writer.add(header, payload);
     }
     IndexFile fresh = writer.flush();

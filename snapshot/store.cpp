@@ -301,8 +301,32 @@ std::string Store::read_chunk(const Hash& id) const {
     }
     EntryHeader header;
     std::string bytes = read_entry(id, header);
-    return decode_entry(header, std::string_view(bytes).substr(header.encoded_size()),
-                        "pack " + to_hex(m_packs[m_chunks.at(id).pack]));
+    std::string where = "pack " + to_hex(m_packs[m_chunks.at(id).pack]);
+    std::string_view payload = std::string_view(bytes).substr(header.encoded_size());
+    if (header.type == EntryType::k_zstd_delta) {
+        if (delta_depth(id) > k_max_delta_depth) {
+            throw enmap::StoreError("chunk " + to_hex(id) + " is a delta more than " +
+                                        std::to_string(k_max_delta_depth) + " bases deep, or in a cycle",
+                                    k_verify_hint);
+        }
+        return decode_delta(header, payload, read_chunk(header.base), where);
+    }
+    return decode_entry(header, payload, where);
+}
+
+std::size_t Store::delta_depth(const Hash& id) const {
+    std::size_t depth = 0;
+    const Hash* at = &id;
+    for (;;) {
+        auto it = m_chunks.find(*at);
+        if (it == m_chunks.end() || it->second.type != EntryType::k_zstd_delta) {
+            return depth;
+        }
+        if (++depth > k_max_delta_depth) {
+            return depth;
+        }
+        at = &it->second.base;
+    }
 }
 
 std::string Store::read_chunks(const Hash* ids, std::size_t count) const {
@@ -323,6 +347,11 @@ std::string Store::read_chunks(const Hash* ids, std::size_t count) const {
             i += append_members(ids + i, count - i, it->second, out);
             continue;
         }
+        if (it->second.type == EntryType::k_zstd_delta) {
+            out += read_chunk(ids[i]);
+            ++i;
+            continue;
+        }
         // A run of entries that follow each other in one pack.
         std::vector<const Location*> run = {&it->second};
         std::uint64_t start = it->second.offset;
@@ -331,7 +360,7 @@ std::string Store::read_chunks(const Hash* ids, std::size_t count) const {
         for (; j < count && end - start < k_max_span; ++j) {
             auto next = m_chunks.find(ids[j]);
             if (next == m_chunks.end() || next->second.pack != it->second.pack ||
-                next->second.offset != end || next->second.type == EntryType::k_zstd_block) {
+                next->second.offset != end || next->second.type != EntryType::k_zstd) {
                 break;
             }
             run.push_back(&next->second);
@@ -505,11 +534,21 @@ std::vector<Hash> Store::file_chunks(const nlohmann::json& file) const {
     return ids;
 }
 
-std::vector<Hash> Store::needed_chunks(const nlohmann::json& manifest) const {
+std::vector<Hash> Store::needed_chunks(const nlohmann::json& manifest, bool bases) const {
     std::vector<Hash> out;
     for (const auto& file : manifest.at("files")) {
         for (const auto& list_id : file.at("content")) {
-            out.push_back(from_hex(list_id.get<std::string>()));
+            Hash id = from_hex(list_id.get<std::string>());
+            out.push_back(id);
+            // A chunk list stored as a delta needs its bases too.
+            for (std::size_t depth = 0; bases && depth <= k_max_delta_depth; ++depth) {
+                auto it = m_chunks.find(id);
+                if (it == m_chunks.end() || it->second.type != EntryType::k_zstd_delta) {
+                    break;
+                }
+                id = it->second.base;
+                out.push_back(id);
+            }
         }
         auto ids = file_chunks(file);
         out.insert(out.end(), ids.begin(), ids.end());
@@ -550,6 +589,22 @@ bool PackWriter::add(const EntryHeader& header, std::string_view payload) {
     if (contains(header.id)) {
         return false;
     }
+    write_entry(header, payload, {});
+    return true;
+}
+
+bool PackWriter::add_delta(std::string_view plain, const Hash& base, std::string_view base_plain, int level) {
+    Hash id = sha256(plain);
+    if (contains(id)) {
+        return false;
+    }
+    std::string payload = compress_delta(plain, base_plain, level);
+    EntryHeader header;
+    header.type = EntryType::k_zstd_delta;
+    header.plain_size = static_cast<std::uint32_t>(plain.size());
+    header.stored_size = static_cast<std::uint32_t>(payload.size());
+    header.id = id;
+    header.base = base;
     write_entry(header, payload, {});
     return true;
 }

@@ -136,8 +136,11 @@ public:
     Hash write_manifest_bytes(std::string_view bytes);
     /// The chunk ids of one file entry of a manifest, in order; throws StoreError.
     [[nodiscard]] std::vector<Hash> file_chunks(const nlohmann::json& file) const;
-    /// Every chunk a manifest needs: its chunk-list blobs and the chunks they list.
-    [[nodiscard]] std::vector<Hash> needed_chunks(const nlohmann::json& manifest) const;
+    /// How many delta bases deep a chunk is stored (0: whole, or unknown to the index).
+    [[nodiscard]] std::size_t delta_depth(const Hash& id) const;
+    /// Every chunk a manifest needs: its chunk-list blobs, their delta bases (unless `bases` is
+    /// false: an archive stores lists whole), and the chunks they list.
+    [[nodiscard]] std::vector<Hash> needed_chunks(const nlohmann::json& manifest, bool bases = true) const;
 
     /// Writes the files of snapshot `id` into `dest` (created 0700 when missing), checking the
     /// SHA-256 of every chunk and of each whole file; each file goes to a temporary name, is
@@ -194,6 +197,9 @@ public:
     /// Adds an entry (header + payload) unless the chunk is already held; true when added. A block
     /// is added when it holds a chunk not yet held, and only those chunks are indexed to it.
     bool add(const EntryHeader& header, std::string_view payload);
+    /// Adds a plaintext chunk as a zstd delta against `base` (whose plaintext is `base_plain`); true
+    /// when added. The caller keeps chains short (Store::delta_depth below k_max_delta_depth).
+    bool add_delta(std::string_view plain, const Hash& base, std::string_view base_plain, int level);
     /// Adds a chunk's plaintext to the block being gathered (written once it holds 64 KiB, or at
     /// flush/finish), compressed at `level`; nothing when the chunk is already held.
     void add_chunk(const Hash& id, std::string_view plain, int level);

@@ -1,7 +1,9 @@
 // Store::verify: re-reads and re-hashes every pack, chunk, index file and manifest, and says which
 // snapshots the damage affects.
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "enmap/error.hpp"
@@ -30,7 +32,11 @@ struct PackCheck {
     std::set<std::uint32_t> good_offsets;  // entries that decode and match their id
 };
 
-PackCheck check_pack(const fs::path& path, const std::string& name, std::uint64_t& chunks) {
+// Reads a delta's base chunk through the store's index; std::nullopt when it cannot be read.
+using BaseReader = std::function<std::optional<std::string>(const Hash&)>;
+
+PackCheck check_pack(const fs::path& path, const std::string& name, std::uint64_t& chunks,
+                     const BaseReader& read_base) {
     PackCheck check;
     std::error_code ec;
     if (!fs::exists(path, ec)) {
@@ -60,6 +66,13 @@ PackCheck check_pack(const fs::path& path, const std::string& name, std::uint64_
                 if (header->type == EntryType::k_zstd_block) {
                     // Every member of the block is checked against its SHA-256.
                     chunks += decode_block(*header, payload, "pack " + name, true).members.size();
+                } else if (header->type == EntryType::k_zstd_delta) {
+                    ++chunks;
+                    auto base = read_base(header->base);
+                    if (!base) {
+                        throw enmap::StoreError("the base of a delta cannot be read");
+                    }
+                    decode_delta(*header, payload, *base, "pack " + name);
                 } else {
                     ++chunks;
                     decode_entry(*header, payload, "pack " + name);
@@ -159,7 +172,14 @@ VerifyReport Store::verify(const std::optional<Hash>& only) const {
     std::map<std::uint32_t, PackCheck> checks;
     for (auto number : wanted) {
         ++report.packs;
-        checks[number] = check_pack(pack_path(m_packs[number]), to_hex(m_packs[number]), report.chunks);
+        checks[number] = check_pack(pack_path(m_packs[number]), to_hex(m_packs[number]), report.chunks,
+                                    [this](const Hash& base) -> std::optional<std::string> {
+                                        try {
+                                            return read_chunk(base);
+                                        } catch (const enmap::StoreError&) {
+                                            return std::nullopt;
+                                        }
+                                    });
     }
 
     // Snapshots: every chunk they need must sit, intact, where the index says.

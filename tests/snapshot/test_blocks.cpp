@@ -231,3 +231,65 @@ TEST_CASE("snapshot chunker: a manifest's chunking names the offset of every chu
     CHECK_FALSE(snapshot::parse_layout("sqlite-pages:12x"));
     CHECK_FALSE(snapshot::parse_layout("nothing"));
 }
+
+TEST_CASE("snapshot deltas: a changed chunk list is stored against the previous one, chains stay short") {
+    test_support::TempDir tmp;
+    fs::path db = tmp.path() / "enmap.sqlite";
+    snapshot_test::make_database(db, 3000, "delete");
+    std::vector<snapshot::Hash> ids;
+    std::vector<std::string> versions;
+    {
+        Store store(tmp.path() / "store", Store::Access::k_write, "test");
+        for (int round = 0; round < 12; ++round) {
+            if (round > 0) {
+                snapshot_test::update_rows(db, round, 53, 20, "round-" + std::to_string(round));
+            }
+            versions.push_back(test_support::read_file(db));
+            ids.push_back(capture_db(store, db));
+        }
+        std::size_t deltas = 0;
+        for (std::size_t round = 0; round < ids.size(); ++round) {
+            auto manifest = store.read_manifest(ids[round]);
+            for (const auto& list_id : manifest["files"][0]["content"]) {
+                auto id = snapshot::from_hex(list_id.get<std::string>());
+                const auto& location = store.chunks().at(id);
+                if (location.type == snapshot::EntryType::k_zstd_delta) {
+                    ++deltas;
+                    CHECK(round > 0);
+                    CHECK(store.delta_depth(id) <= snapshot::k_max_delta_depth);
+                    // The delta is far smaller than the list (ids are random, so a list does not compress).
+                    CHECK(location.stored_size < location.plain_size / 4);
+                }
+            }
+        }
+        CHECK(deltas >= 10);
+        CHECK(store.verify().ok());
+        for (std::size_t round : {std::size_t{0}, std::size_t{5}, std::size_t{11}}) {
+            CHECK(snapshot_test::restored_bytes(store, ids[round], "enmap.sqlite",
+                                                tmp.path() / ("r" + std::to_string(round))) ==
+                  versions[round]);
+        }
+    }
+    // Pruning every snapshot but the last keeps the bases its lists need.
+    fs::path archive = tmp.path() / "last.emsarchive";
+    {
+        Store maintain(tmp.path() / "store", Store::Access::k_maintain, "test");
+        snapshot::PrunePolicy policy;
+        policy.keep_last = 1;
+        auto report = maintain.prune(policy);
+        CHECK(report.removed.size() == 11);
+        CHECK(maintain.verify().ok());
+        CHECK(snapshot_test::restored_bytes(maintain, ids.back(), "enmap.sqlite", tmp.path() / "rp") ==
+              versions.back());
+        maintain.archive({ids.back()}, archive);
+    }
+    // An archive holds whole lists: it restores in a store that never saw the bases.
+    Store other(tmp.path() / "other", Store::Access::k_write, "test");
+    other.import_archive(archive);
+    for (const auto& [id, location] : other.chunks()) {
+        CHECK(location.type != snapshot::EntryType::k_zstd_delta);
+    }
+    CHECK(snapshot_test::restored_bytes(other, ids.back(), "enmap.sqlite", tmp.path() / "ro") ==
+          versions.back());
+    CHECK(other.verify().ok());
+}
