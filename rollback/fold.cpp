@@ -33,7 +33,7 @@ bool hot_journal(const fs::path& journal) {
 
 class Connection {
 public:
-    Connection(const fs::path& database) : m_path(database) {
+    explicit Connection(const fs::path& database) : m_path(database) {
         int rc = sqlite3_open_v2(database.c_str(), &m_db, SQLITE_OPEN_READWRITE, crash_test_vfs());
         if (rc != SQLITE_OK) {
             fail("cannot open it");
