@@ -65,7 +65,10 @@ int run_rehearse(const RehearseCommandOptions& options, const GlobalOptions& glo
                           !globals.json && globals.verbosity >= 0 && replay::stderr_is_terminal());
     auto report = rollback::rehearse(o, events);
     if (globals.json) {
-        std::cout << report.to_json().dump() << "\n";
+        // The last of the JSON lines: the replay's events came first, one object per line.
+        auto line = report.to_json();
+        line["event"] = "report";
+        std::cout << line.dump() << std::endl;
     } else {
         print_report(report);
     }

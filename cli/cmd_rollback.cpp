@@ -59,6 +59,14 @@ int run_rollback_files(const RollbackFilesOptions& options, const GlobalOptions&
         std::cout << "  " << f.change() << "  " << f.name << "  " << short_sha(f.before) << " -> "
                   << short_sha(f.after) << "\n";
     }
+    if (report.protocol == "atomic") {
+        std::cout
+            << "crash safety: atomic (at every moment the folder read as the old files or the new ones)\n";
+    } else if (report.protocol == "journal") {
+        std::cout << "crash safety: journal fallback (" << report.fallback_reason
+                  << "); a crash could have left the database without its -wal until the next rollback "
+                     "files finished the restore\n";
+    }
     if (!report.safety_label.empty()) {
         std::cout << "to undo: enmap-migrate rollback files --snapshot " << report.safety_label
                   << " --data-dir " << options.data_dir << "\n";
@@ -120,11 +128,14 @@ void register_rollback(CLI::App& app, GlobalOptions& globals) {
     f->add_flag("--force", files->force, "restore even while a process has the database open");
     f->footer(
         "A safety snapshot labelled pre-rollback-<UTC time> is taken first. A kill at any point leaves\n"
-        "the old files or the new ones once the next rollback files has run (it finishes or discards\n"
-        "an interrupted one first).\n"
-        "Exit statuses: 0 restored (or already in place); 2 usage; 3 no such folder, or an export\n"
-        "snapshot; 5 the store is damaged or the snapshot is missing; 7 the database is open (stop the\n"
-        "bot) or the store is locked.");
+        "files that read as the old set or the new one, and the next rollback files finishes the\n"
+        "interrupted restore first. Only the journal fallback (the database is open and --force is\n"
+        "given, or SQLite cannot fold the files; the output says so) can leave the database without\n"
+        "its -wal until the next rollback files runs. See docs/rollback.md.\n"
+        "Exit statuses: 0 restored (or already in place); 2 usage; 3 no such folder, an export\n"
+        "snapshot, or SQLite cannot read the old database while finishing an interrupted restore; 5 the\n"
+        "store is damaged or the snapshot is missing; 7 the database is open (stop the bot) or the\n"
+        "store is locked.");
     f->callback([files, &globals] {
         globals.action = [files, &globals] { return run_rollback_files(*files, globals); };
     });

@@ -1,16 +1,18 @@
 #include "rollback/files.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <cstdio>
-#include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <set>
 
 #include "enmap/error.hpp"
+#include "rollback/crash_hooks.hpp"
+#include "rollback/fold.hpp"
 #include "snapshot/capture.hpp"
 #include "snapshot/fsutil.hpp"
 #include "snapshot/hash.hpp"
@@ -23,17 +25,12 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* k_journal = "journal.json";
-constexpr const char* k_journal_format = "enmap-migrate-rollback-files/1";
+// Format /1 journals (older binaries) always describe the journal protocol.
+constexpr const char* k_journal_format_v1 = "enmap-migrate-rollback-files/1";
+constexpr const char* k_journal_format = "enmap-migrate-rollback-files/2";
 constexpr const char* k_sidecars[] = {"-wal", "-shm", "-journal"};
-
-// Test hook: ENMAP_MIGRATE_TEST_KILL_AT=<point> makes the process kill itself with SIGKILL there,
-// so the crash tests reach every step of the protocol, not only the ones a timer happens to hit.
-void kill_point(const std::string& point) {
-    static const char* target = std::getenv("ENMAP_MIGRATE_TEST_KILL_AT");
-    if (target != nullptr && point == target) {
-        std::raise(SIGKILL);
-    }
-}
+constexpr const char* k_atomic = "atomic";
+constexpr const char* k_journal_protocol = "journal";
 
 void rename_durably(const fs::path& from, const fs::path& to) {
     if (std::rename(from.c_str(), to.c_str()) != 0) {
@@ -48,6 +45,13 @@ void rename_durably(const fs::path& from, const fs::path& to) {
     }
 }
 
+void fsync_file(const fs::path& path) {
+    snapshot::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
+        throw enmap::StoreError("cannot fsync " + path.string() + ": " + std::strerror(errno));
+    }
+}
+
 void remove_work_dir(const fs::path& data_dir) {
     std::error_code ec;
     fs::remove_all(data_dir / k_work_dir, ec);
@@ -58,40 +62,21 @@ void remove_work_dir(const fs::path& data_dir) {
     snapshot::fsync_dir(data_dir);
 }
 
-// Carries out a written journal; every step can be repeated, so recovery just calls it again.
-void apply_journal(const fs::path& data_dir, const nlohmann::json& journal) {
-    fs::path work = data_dir / k_work_dir;
-    fs::path old_dir = work / "old";
-    fs::path new_dir = work / "new";
-    if (!fs::exists(old_dir)) {
-        snapshot::make_dir(old_dir);
-        snapshot::fsync_dir(work);
-    }
-    // 1. Move every sidecar of the old set out of the way: the database is never beside a
-    //    -wal or -shm that belongs to another version of it.
-    for (const auto& name : journal["move_out"]) {
-        auto n = name.get<std::string>();
-        if (fs::exists(data_dir / n) && !fs::exists(old_dir / n)) {
-            rename_durably(data_dir / n, old_dir / n);
-        }
-        kill_point("moved:" + n);
-    }
-    // 2. Place the new files, the database first, its -wal last.
+std::string sha_if_present(const fs::path& path) {
+    return fs::exists(path) ? file_sha256(path) : std::string();
+}
+
+// Checks every placed file against the snapshot's SHA-256.
+void verify_placed(const fs::path& data_dir, const nlohmann::json& journal) {
     for (const auto& file : journal["place"]) {
         auto n = file["name"].get<std::string>();
-        if (fs::exists(new_dir / n)) {
-            rename_durably(new_dir / n, data_dir / n);
-        } else if (!fs::exists(data_dir / n)) {
-            throw enmap::StoreError("the staged file " + (new_dir / n).string() + " is missing",
+        if (!fs::exists(data_dir / n)) {
+            throw enmap::StoreError("the staged file " + (data_dir / k_work_dir / "new" / n).string() +
+                                        " is missing and " + (data_dir / n).string() + " is not in place",
                                     "restore the snapshot again: enmap-migrate rollback files --snapshot " +
                                         journal["snapshot"].get<std::string>() + " --data-dir " +
                                         data_dir.string() + " --force");
         }
-        kill_point("placed:" + n);
-    }
-    // 3. Check what is now in place.
-    for (const auto& file : journal["place"]) {
-        auto n = file["name"].get<std::string>();
         auto sha = file_sha256(data_dir / n);
         if (sha != file["sha256"].get<std::string>()) {
             throw enmap::StoreError((data_dir / n).string() + " has SHA-256 " + sha + ", the snapshot says " +
@@ -101,10 +86,180 @@ void apply_journal(const fs::path& data_dir, const nlohmann::json& journal) {
         }
     }
     kill_point("verified");
-    // 4. Done: the journal goes first, then the staging leftovers.
-    snapshot::remove_durably(work / k_journal);
+}
+
+// Done: the journal goes first, then the staging leftovers.
+void finish(const fs::path& data_dir) {
+    snapshot::remove_durably(data_dir / k_work_dir / k_journal);
     kill_point("journal-removed");
     remove_work_dir(data_dir);
+}
+
+// The journal protocol (the fallback): the old sidecars move out, then the new files move in, the
+// database first. The folder holds (old db, old wal), (old db), (new db), (new db, new wal); the
+// middle two read differently from both sets, so recovery must roll forward. Every step can be
+// repeated, so recovery just calls this again.
+void apply_journal(const fs::path& data_dir, const nlohmann::json& journal) {
+    fs::path work = data_dir / k_work_dir;
+    fs::path old_dir = work / "old";
+    fs::path new_dir = work / "new";
+    if (!fs::exists(old_dir)) {
+        snapshot::make_dir(old_dir);
+        snapshot::fsync_dir(work);
+    }
+    for (const auto& name : journal["move_out"]) {
+        auto n = name.get<std::string>();
+        if (fs::exists(data_dir / n) && !fs::exists(old_dir / n)) {
+            rename_durably(data_dir / n, old_dir / n);
+        }
+        kill_point("moved:" + n);
+    }
+    for (const auto& file : journal["place"]) {
+        auto n = file["name"].get<std::string>();
+        if (fs::exists(new_dir / n)) {
+            rename_durably(new_dir / n, data_dir / n);
+        }
+        kill_point("placed:" + n);
+    }
+    verify_placed(data_dir, journal);
+    finish(data_dir);
+}
+
+// The protocol a journal describes, or "" when it is not one this tool wrote.
+std::string journal_protocol(const nlohmann::json& journal) {
+    if (!journal.is_object() || !journal.contains("snapshot") || !journal["snapshot"].is_string() ||
+        !journal.contains("database") || !journal["database"].is_string() || !journal.contains("place") ||
+        !journal["place"].is_array() || journal["place"].empty()) {
+        return "";
+    }
+    for (const auto& file : journal["place"]) {
+        if (!file.is_object() || !file.contains("name") || !file["name"].is_string() ||
+            !file.contains("sha256") || !file["sha256"].is_string()) {
+            return "";
+        }
+    }
+    auto text = [&](const char* key) {
+        return journal.contains(key) && journal[key].is_string() ? journal[key].get<std::string>() : "";
+    };
+    std::string format = text("format");
+    std::string protocol = format == k_journal_format_v1 ? k_journal_protocol
+                           : format == k_journal_format  ? text("protocol")
+                                                         : "";
+    if (protocol == k_atomic && journal.contains("folded") && journal.contains("old")) {
+        const auto& folded = journal["folded"];
+        // A snapshot of one file is placed as it is; one with a -wal through a folded copy.
+        bool folded_ok = journal["place"].size() == 1 ? folded.is_null()
+                                                      : folded.is_object() && folded.contains("sha256") &&
+                                                            folded["sha256"].is_string();
+        return folded_ok && (journal["old"].is_null() || journal["old"].is_string()) ? protocol : "";
+    }
+    if (protocol == k_journal_protocol && journal.contains("move_out") && journal["move_out"].is_array()) {
+        return protocol;
+    }
+    return "";
+}
+
+// The file the atomic protocol renames over the database first: the snapshot's database, or,
+// when the snapshot holds a -wal too, a copy of the two folded into one file.
+fs::path first_to_place(const fs::path& data_dir, const nlohmann::json& journal) {
+    auto db_name = journal["database"].get<std::string>();
+    return data_dir / k_work_dir / (journal["folded"].is_null() ? "new" : "fold") / db_name;
+}
+
+// The atomic protocol. Every change to the folder is one rename, one unlink of a sidecar that
+// holds nothing, or a fold by SQLite (crash-safe by itself), and each leaves a set that reads as
+// the old content or the new one:
+//   (old db, old wal) -fold-> (old db folded) -rename-> (new db folded) -rename-> (new db folded,
+//   new wal) -rename-> (new db, new wal).
+// Reading the folded new db with the new -wal beside it gives the same pages as the exact pair:
+// the fold copied the last committed version of each page of the -wal into it. Each step is
+// skipped when already done, so recovery calls this again.
+void apply_atomic(const fs::path& data_dir, const nlohmann::json& journal) {
+    fs::path new_dir = data_dir / k_work_dir / "new";
+    auto db_name = journal["database"].get<std::string>();
+    fs::path db = data_dir / db_name;
+    bool folded = !journal["folded"].is_null();
+    fs::path first = first_to_place(data_dir, journal);
+    if (fs::exists(first)) {
+        // The old set, folded before the journal was written (again if a process wrote since).
+        if (fs::exists(db) && needs_fold(db)) {
+            fold_database(db, "fold-old");
+        }
+        for (const char* suffix : k_sidecars) {
+            std::string n = db_name + suffix;
+            if (fs::exists(data_dir / n)) {
+                snapshot::remove_durably(data_dir / n);
+                kill_point("removed:" + n);
+            }
+        }
+        rename_durably(first, db);
+        kill_point((folded ? "placed-folded:" : "placed:") + db_name);
+    }
+    if (folded) {
+        const auto& place = journal["place"];
+        for (std::size_t i = 1; i <= place.size(); ++i) {
+            auto n = place[i % place.size()]["name"].get<std::string>();  // the -wal, the database last
+            if (fs::exists(new_dir / n)) {
+                rename_durably(new_dir / n, data_dir / n);
+                kill_point("placed:" + n);
+            }
+        }
+    }
+    verify_placed(data_dir, journal);
+    finish(data_dir);
+}
+
+// True when the folder is still as an interrupted atomic run left it: nobody opened or wrote the
+// database since. Only then does recovery roll forward.
+bool atomic_state_intact(const fs::path& data_dir, const nlohmann::json& journal) {
+    fs::path new_dir = data_dir / k_work_dir / "new";
+    auto db_name = journal["database"].get<std::string>();
+    fs::path db = data_dir / db_name;
+    if (fs::exists(first_to_place(data_dir, journal))) {
+        auto old = journal["old"].is_null() ? std::string() : journal["old"].get<std::string>();
+        return sha_if_present(db) == old && !needs_fold(db);
+    }
+    for (const char* suffix : {"-shm", "-journal"}) {
+        if (fs::exists(data_dir / (db_name + suffix))) {
+            return false;
+        }
+    }
+    for (const auto& file : journal["place"]) {
+        auto n = file["name"].get<std::string>();
+        bool staged = fs::exists(new_dir / n);
+        std::string now = sha_if_present(data_dir / n);
+        if (n == db_name) {
+            auto want = staged ? journal["folded"]["sha256"] : file["sha256"];
+            if (now != want.get<std::string>()) {
+                return false;
+            }
+        } else if (staged ? !now.empty() : now != file["sha256"].get<std::string>()) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Stages a copy of the snapshot's database and -wal folded into one file, in work/fold; returns
+// its name and SHA-256 for the journal. Throws InputError when SQLite cannot fold them.
+nlohmann::json stage_folded(const fs::path& work, const nlohmann::json& place) {
+    fs::path fold_dir = work / "fold";
+    snapshot::make_dir(fold_dir);
+    for (const auto& file : place) {
+        auto n = file["name"].get<std::string>();
+        std::error_code ec;
+        fs::copy_file(work / "new" / n, fold_dir / n, fs::copy_options::overwrite_existing, ec);
+        if (ec) {
+            throw enmap::StoreError("cannot copy " + (work / "new" / n).string() + " to " +
+                                        fold_dir.string() + ": " + ec.message(),
+                                    "check free space; the data folder was not touched");
+        }
+    }
+    auto db_name = place[0]["name"].get<std::string>();
+    fold_database(fold_dir / db_name, "fold-new");
+    fsync_file(fold_dir / db_name);
+    snapshot::fsync_dir(fold_dir);
+    return {{"name", db_name}, {"sha256", file_sha256(fold_dir / db_name)}};
 }
 
 std::string utc_stamp() {
@@ -136,6 +291,9 @@ nlohmann::json FilesReport::to_json() const {
          safety_snapshot_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(safety_snapshot_id)},
         {"safety_label", safety_label.empty() ? nlohmann::json(nullptr) : nlohmann::json(safety_label)},
         {"recovered", recovered.empty() ? nlohmann::json(nullptr) : nlohmann::json(recovered)},
+        {"protocol", protocol.empty() ? nlohmann::json(nullptr) : nlohmann::json(protocol)},
+        {"fallback_reason",
+         fallback_reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(fallback_reason)},
         {"files", nlohmann::json::array()}};
     for (const auto& f : files) {
         out["files"].push_back(
@@ -171,19 +329,36 @@ std::string recover_files(const fs::path& data_dir) {
     }
     if (fs::exists(work / k_journal)) {
         auto journal = nlohmann::json::parse(snapshot::read_small_file(work / k_journal), nullptr, false);
-        if (journal.is_discarded() || journal.value("format", "") != k_journal_format) {
+        std::string protocol = journal_protocol(journal);
+        if (protocol.empty()) {
             throw enmap::StoreError((work / k_journal).string() + " is not a rollback journal",
                                     "inspect it; remove " + work.string() + " by hand only if no rollback " +
                                         "was interrupted there");
         }
-        spdlog::warn("finishing an interrupted rollback files of snapshot {} in {}",
-                     journal["snapshot"].get<std::string>(), data_dir.string());
+        auto snapshot_id = journal["snapshot"].get<std::string>();
+        if (protocol == k_atomic) {
+            if (!atomic_state_intact(data_dir, journal)) {
+                // Every state of the atomic protocol is a whole set, so keeping it loses nothing.
+                spdlog::warn(
+                    "the files in {} changed after an interrupted rollback files of snapshot {} (a "
+                    "process opened or wrote the database): keeping them as they are",
+                    data_dir.string(), snapshot_id);
+                finish(data_dir);
+                return "discarded";
+            }
+            spdlog::warn("finishing an interrupted rollback files of snapshot {} in {}", snapshot_id,
+                         data_dir.string());
+            apply_atomic(data_dir, journal);
+            return "completed";
+        }
+        spdlog::warn("finishing an interrupted rollback files of snapshot {} in {}", snapshot_id,
+                     data_dir.string());
         apply_journal(data_dir, journal);
         return "completed";
     }
     spdlog::warn(
-        "discarding the staged files of an interrupted rollback files in {} (the files there are "
-        "untouched)",
+        "discarding the staged files of an interrupted rollback files in {} (the files there still hold "
+        "their old content)",
         data_dir.string());
     remove_work_dir(data_dir);
     return "discarded";
@@ -248,13 +423,9 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
     for (const auto& [name, sha] : after) {
         names.insert(name);
     }
-    nlohmann::json move_out = nlohmann::json::array();
     for (const auto& name : names) {
         if (fs::exists(dir / name)) {
             before[name] = file_sha256(dir / name);
-            if (name != db_name) {
-                move_out.push_back(name);
-            }
         }
     }
     for (const auto& name : names) {
@@ -309,23 +480,69 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
         auto n = file["name"].get<std::string>();
         auto sha = file_sha256(work / "new" / n);
         if (sha != file["sha256"].get<std::string>()) {
-            throw enmap::StoreError("the staged " + n + " has SHA-256 " + sha + ", the snapshot says " +
-                                        file["sha256"].get<std::string>(),
-                                    "run `enmap-migrate snapshot verify " + report.snapshot_id +
-                                        "`; the data folder was not touched");
+            std::string message = "the staged " + n;
+            message += " has SHA-256 " + sha + ", the snapshot says " + file["sha256"].get<std::string>();
+            throw enmap::StoreError(message, "run `enmap-migrate snapshot verify " + report.snapshot_id +
+                                                 "`; the data folder was not touched");
+        }
+    }
+    std::string fallback;
+    if (open) {
+        fallback = "the database is open in another process (--force)";
+    }
+    nlohmann::json folded = nullptr;
+    if (fallback.empty() && place.size() > 1) {
+        try {
+            folded = stage_folded(work, place);
+        } catch (const enmap::InputError& e) {
+            fallback = std::string("the snapshot's files cannot be folded into one: ") + e.what();
         }
     }
     kill_point("staged");
 
-    // The journal is the commit point: once it exists, recovery rolls forward.
+    // The old set becomes one file with the same content (its exact bytes are in the safety snapshot).
+    std::string old_sha = before.count(db_name) != 0 ? before[db_name] : "";
+    if (fallback.empty() && fs::exists(db) && needs_fold(db)) {
+        try {
+            fold_database(db, "fold-old");
+            old_sha = file_sha256(db);
+        } catch (const enmap::InputError& e) {
+            fallback = std::string("the files in the folder cannot be folded into one: ") + e.what();
+        }
+    }
+    kill_point("folded");
+
+    // The journal: once it exists, recovery rolls forward.
+    report.protocol = fallback.empty() ? k_atomic : k_journal_protocol;
+    report.fallback_reason = fallback;
     nlohmann::json journal = {{"format", k_journal_format},
                               {"snapshot", report.snapshot_id},
                               {"database", db_name},
-                              {"move_out", move_out},
+                              {"protocol", report.protocol},
                               {"place", place}};
+    if (fallback.empty()) {
+        journal["folded"] = folded;
+        journal["old"] = old_sha.empty() ? nlohmann::json(nullptr) : nlohmann::json(old_sha);
+    } else {
+        spdlog::warn(
+            "falling back to the journal protocol: {}. Until this command ends, a crash can leave {} without "
+            "its -wal; after a crash, run the same command again before starting the bot",
+            fallback, db.string());
+        nlohmann::json move_out = nlohmann::json::array();
+        for (const char* suffix : k_sidecars) {
+            if (fs::exists(dir / (db_name + suffix))) {
+                move_out.push_back(db_name + suffix);
+            }
+        }
+        journal["move_out"] = move_out;
+    }
     snapshot::write_file_atomic(work, work / k_journal, journal.dump(2) + "\n");
     kill_point("journal-written");
-    apply_journal(dir, journal);
+    if (fallback.empty()) {
+        apply_atomic(dir, journal);
+    } else {
+        apply_journal(dir, journal);
+    }
     return report;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // rollback/: undoing a migration. This header restores the exact Enmap files of a snapshot into a
-// bot's data folder, crash-safely: a kill -9 at any point leaves the old set of files or the new
-// one, once the next command has run (docs/rollback.md, "The file protocol").
+// bot's data folder, crash-safely: a kill -9 at any point leaves files that read as the old set or
+// as the new one, and the next command finishes the interrupted one (docs/rollback.md, "The file
+// protocol"; the journal fallback is the exception documented there).
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -37,7 +38,9 @@ struct FilesReport {
     std::string snapshot_id;
     std::string safety_snapshot_id;  // empty when nothing had to change
     std::string safety_label;
-    std::string recovered;  // what recovery did first: "", "completed" or "discarded"
+    std::string recovered;        // what recovery did first: "", "completed" or "discarded"
+    std::string protocol;         // "atomic", "journal" (the fallback), or empty when nothing changed
+    std::string fallback_reason;  // why the journal protocol was used
     std::vector<FileChange> files;
     bool changed = false;
     /// As JSON for --json.
@@ -45,14 +48,15 @@ struct FilesReport {
 };
 
 /// Finishes an interrupted `rollback files` in `data_dir` (its journal is written: roll forward)
-/// or discards its staged files (no journal: the old set stays). Returns "completed",
-/// "discarded" or "" when there was nothing to do. Throws StoreError when a staged file is gone.
+/// or discards its staged files (no journal, or an atomic run whose folder a process changed
+/// since: the files there stay). Returns "completed", "discarded" or "" when there was nothing to
+/// do. Throws StoreError when a staged file is gone, InputError when SQLite cannot fold the old set.
 std::string recover_files(const std::filesystem::path& data_dir);
 
-/// Restores the files of a snapshot into the data folder: recovery, open-database check
-/// (RefusedError unless force), safety snapshot labelled pre-rollback-<UTC time>, staging with
-/// SHA-256 checks, journal, renames, stale -wal/-shm removal, final SHA-256 check. Idempotent.
-/// Throws InputError (not a database snapshot), RefusedError, StoreError.
+/// Restores the files of a snapshot into the data folder: open-database check (RefusedError
+/// unless force), recovery, safety snapshot labelled pre-rollback-<UTC time>, staging with
+/// SHA-256 checks, folding, journal, renames, stale -wal/-shm removal, final SHA-256 check.
+/// Idempotent. Throws InputError (not a database snapshot), RefusedError, StoreError.
 FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options);
 
 /// Lowercase hex SHA-256 of a file's bytes; throws InputError naming it.

@@ -17,6 +17,27 @@ using test_support::TestDatabase;
 
 namespace {
 
+// --json output is JSON lines: one object per line, each with an "event"; the last is the report.
+void check_json_lines(const std::string& out) {
+    std::size_t start = 0;
+    std::size_t lines = 0;
+    std::string last_event;
+    while (start < out.size()) {
+        auto end = out.find('\n', start);
+        REQUIRE_MESSAGE(end != std::string::npos, "the output does not end with a newline");
+        auto line = out.substr(start, end - start);
+        auto parsed = nlohmann::json::parse(line, nullptr, false);
+        REQUIRE_MESSAGE(parsed.is_object(), std::string("not one JSON object: " + line));
+        REQUIRE_MESSAGE(parsed.contains("event"), std::string("no \"event\": " + line));
+        CHECK_MESSAGE(last_event != "report", std::string("a line after the report: " + line));
+        last_event = parsed["event"].get<std::string>();
+        ++lines;
+        start = end + 1;
+    }
+    CHECK(lines > 2);
+    CHECK(last_event == "report");
+}
+
 nlohmann::json last_line(const std::string& out) {
     auto end = out.find_last_not_of('\n');
     REQUIRE(end != std::string::npos);
@@ -43,6 +64,7 @@ TEST_CASE("cli rehearse: two rehearsals in a row give identical digests") {
     auto first = run_cli({"--store", store, "--json", "rehearse", "--data-dir", bot.string(), "--plan", plan,
                           "--database", db.url()});
     REQUIRE_MESSAGE(first.status == 0, first.err);
+    check_json_lines(first.out);
     auto a = last_line(first.out);
     CHECK(a["snapshot_created"] == true);
     CHECK(a["rolled_back"].empty());
@@ -52,6 +74,7 @@ TEST_CASE("cli rehearse: two rehearsals in a row give identical digests") {
     auto second = run_cli({"--store", store, "--json", "rehearse", "--snapshot",
                            a["snapshot"].get<std::string>(), "--plan", plan, "--database", db.url()});
     REQUIRE_MESSAGE(second.status == 0, second.err);
+    check_json_lines(second.out);
     auto b = last_line(second.out);
     CHECK(b["rolled_back"] == nlohmann::json::array({a["run"]}));
     CHECK(b["run"] != a["run"]);
