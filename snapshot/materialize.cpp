@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <deque>
+#include <mutex>
 
 #include "enmap/error.hpp"
 #include "snapshot/chunker.hpp"
@@ -55,6 +56,13 @@ std::unique_ptr<AtomicFile> write_file(const Store& store, WorkerPool& pool, con
     std::uint64_t total_chunks = file.value("chunks", std::uint64_t{0});
     std::uint64_t file_size = file.at("size").get<std::uint64_t>();
     std::uint64_t chunk_index = 0;
+    // Part buffers are handed back and reused, so that their pages are not faulted in (and zeroed
+    // by the kernel) again for every part.
+    struct Spares {
+        std::mutex mutex;
+        std::vector<std::string> buffers;
+    };
+    auto spares = std::make_shared<Spares>();
     auto drain_one = [&] {
         std::string bytes = inflight.front().get();
         inflight.pop_front();
@@ -63,6 +71,8 @@ std::unique_ptr<AtomicFile> write_file(const Store& store, WorkerPool& pool, con
         if (durable) {
             out.start_writeback();  // the disk works while the next chunks are decompressed
         }
+        std::lock_guard<std::mutex> lock(spares->mutex);
+        spares->buffers.push_back(std::move(bytes));
     };
     for (const auto& list_id : file.at("content")) {
         std::string list = store.read_chunk(from_hex(list_id.get<std::string>()));
@@ -89,8 +99,17 @@ std::unique_ptr<AtomicFile> write_file(const Store& store, WorkerPool& pool, con
                     "run `enmap-migrate snapshot verify " + snapshot.substr(0, 12) + "`");
             }
             inflight.push_back(
-                pool.submit([batch = std::move(batch), at, end, &store, &out, &name, &snapshot] {
-                    std::string bytes = store.read_chunks(batch.data(), batch.size());
+                pool.submit([batch = std::move(batch), at, end, &store, &out, &name, &snapshot, spares] {
+                    std::string bytes;
+                    {
+                        std::lock_guard<std::mutex> lock(spares->mutex);
+                        if (!spares->buffers.empty()) {
+                            bytes = std::move(spares->buffers.back());
+                            spares->buffers.pop_back();
+                        }
+                    }
+                    bytes.clear();
+                    store.read_chunks(batch.data(), batch.size(), bytes);
                     if (bytes.size() != end - at) {
                         throw enmap::StoreError(
                             "file " + name + " of snapshot " + snapshot +

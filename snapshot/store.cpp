@@ -209,7 +209,8 @@ namespace {
 // The last blocks a thread decompressed, keyed by their pack's id and offset (content-addressed,
 // so valid across stores). Reading a file in order after a change alternates between the blocks of
 // the first snapshot (unchanged pages) and the blocks of the new pages, so a few are kept, the
-// least recently used making room.
+// least recently used making room. A block of changed pages spans a few hundred pages of the file,
+// so it must outlive the dozen blocks of unchanged pages read in between.
 struct CachedBlock {
     Hash pack{};
     std::uint32_t offset = 0;
@@ -217,7 +218,7 @@ struct CachedBlock {
     Block block;
 };
 struct BlockCache {
-    static constexpr std::size_t k_blocks = 8;
+    static constexpr std::size_t k_blocks = 32;  // 2 MiB: a new block spans ~200 pages of the file
     std::vector<CachedBlock> blocks;
     std::uint64_t clock = 0;
 };
@@ -330,8 +331,13 @@ std::size_t Store::delta_depth(const Hash& id) const {
 }
 
 std::string Store::read_chunks(const Hash* ids, std::size_t count) const {
-    static constexpr std::size_t k_max_span = 8U << 20;
     std::string out;
+    read_chunks(ids, count, out);
+    return out;
+}
+
+void Store::read_chunks(const Hash* ids, std::size_t count, std::string& out) const {
+    static constexpr std::size_t k_max_span = 8U << 20;
     std::size_t i = 0;
     while (i < count) {
         auto it = m_chunks.find(ids[i]);
@@ -388,7 +394,6 @@ std::string Store::read_chunks(const Hash* ids, std::size_t count) const {
         }
         i = j;
     }
-    return out;
 }
 
 std::string Store::read_entry(const Hash& id, EntryHeader& out) const {

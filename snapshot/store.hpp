@@ -114,6 +114,8 @@ public:
     /// Reads, decompresses and checks `count` chunks and returns their bytes concatenated; chunks
     /// stored next to each other are read with one pread. Throws StoreError naming a bad chunk.
     [[nodiscard]] std::string read_chunks(const Hash* ids, std::size_t count) const;
+    /// The same, appending to `out` (whose capacity a caller can reuse).
+    void read_chunks(const Hash* ids, std::size_t count, std::string& out) const;
     /// Reads one chunk's entry as stored (header and payload) and checks it; throws StoreError.
     [[nodiscard]] std::string read_entry(const Hash& id, EntryHeader& header) const;
     /// Every chunk the index knows.
