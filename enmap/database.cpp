@@ -78,9 +78,9 @@ std::string join(const std::vector<std::string>& names) {
 
 class DatabaseCursor : public RowCursor {
 public:
-    DatabaseCursor(const SQLite::Database& db, std::string file, std::string table)
-        : m_statement(db,
-                      "SELECT key, value FROM " + quote_identifier(table) + " ORDER BY key COLLATE BINARY"),
+    DatabaseCursor(const SQLite::Database& db, std::string file, std::string table, bool key_order)
+        : m_statement(db, "SELECT key, value FROM " + quote_identifier(table) +
+                              (key_order ? " ORDER BY key COLLATE BINARY" : "")),
           m_file(std::move(file)),
           m_table(std::move(table)) {}
 
@@ -349,7 +349,18 @@ std::uint64_t Database::row_count(const std::string& table) const {
 std::unique_ptr<RowCursor> Database::rows(const std::string& table) const {
     check_table(table);
     try {
-        return std::make_unique<DatabaseCursor>(*m_db, m_path.string(), table);
+        return std::make_unique<DatabaseCursor>(*m_db, m_path.string(), table, true);
+    } catch (const SQLite::Exception& e) {
+        throw InputError(
+            m_path.string() + ": table '" + table + "': cannot read it: " + e.what(),
+            "the file may be damaged; check it with sqlite3 FILE 'PRAGMA integrity_check' on a copy");
+    }
+}
+
+std::unique_ptr<RowCursor> Database::rows_in_storage_order(const std::string& table) const {
+    check_table(table);
+    try {
+        return std::make_unique<DatabaseCursor>(*m_db, m_path.string(), table, false);
     } catch (const SQLite::Exception& e) {
         throw InputError(
             m_path.string() + ": table '" + table + "': cannot read it: " + e.what(),

@@ -11,6 +11,7 @@
 
 #include "enmap/summary.hpp"
 #include "replay/catalog.hpp"
+#include "replay/copy.hpp"
 #include "replay/json_text.hpp"
 #include "replay/ledger.hpp"
 #include "replay/naming.hpp"
@@ -63,7 +64,7 @@ private:
     void run_drizzle(pqxx::work& tx);
     void run_autonum(pqxx::work& tx);
     void run_module(pqxx::work& tx, const Module& module, int index, int count);
-    std::uint64_t load_table(pqxx::transaction_base& tx, const std::string& module, const std::string& enmap,
+    std::uint64_t load_table(pqxx::dbtransaction& tx, const std::string& module, const std::string& enmap,
                              const std::string& table);
     void run_verify(pqxx::transaction_base& tx, const fs::path& file);
     void record_failed_run(const std::string& error);
@@ -176,32 +177,33 @@ ModuleRecord Run::to_record(const ModuleReport& m, int position) const {
     return r;
 }
 
-std::uint64_t Run::load_table(pqxx::transaction_base& tx, const std::string& module, const std::string& enmap,
+std::uint64_t Run::load_table(pqxx::dbtransaction& tx, const std::string& module, const std::string& enmap,
                               const std::string& table) {
     auto start = Clock::now();
     std::string name = tx.quote_name(table);
     tx.exec("CREATE TABLE " + name + " (key text NOT NULL, value jsonb NOT NULL)");
     std::uint64_t total = m_rows[enmap];
     std::uint64_t rows = 0;
+    std::uint64_t loaded = 0;
     {
-        pqxx::stream_to stream(tx, table, std::vector<std::string>{"key", "value"});
-        std::string key_text;
-        std::string value_text;
-        m_source.for_each_row(enmap, [&](std::string_view key, std::string_view value) {
-            key_text.assign(key);
-            value_text.assign(value);
-            stream << std::tie(key_text, value_text);
-            ++rows;
-            if ((rows & 0x3FFF) == 0) {
+        // Binary tuples in large writes; FREEZE, since the table was created in this savepoint:
+        // the rows are written frozen and the pages all-visible, so reading them back (validation,
+        // transforms) sets no hint bits. Nobody else can see the table before COMMIT anyway.
+        CopyIn copy(tx, table, "key, value", true);
+        m_source.for_each_tuple_chunk(enmap, [&](std::string_view tuples, std::uint64_t n) {
+            copy.write(tuples);
+            rows += n;
+            if (rows < total) {
                 m_events.progress(module, table, rows, total, since(start));
             }
         });
-        stream.complete();
+        loaded = copy.finish();
     }
     m_events.progress(module, table, rows, total, since(start));
-    if (rows != total) {
+    if (rows != total || loaded != total) {
         throw enmap::InputError("the source gave " + std::to_string(rows) + " rows for the enmap '" + enmap +
-                                "' while preflight counted " + std::to_string(total) + "; did it change?");
+                                "' (PostgreSQL took " + std::to_string(loaded) +
+                                ") while preflight counted " + std::to_string(total) + "; did it change?");
     }
     try {
         tx.exec("ALTER TABLE " + name + " ADD PRIMARY KEY (key)");
@@ -459,6 +461,7 @@ void Run::record_failed_run(const std::string& error) {
 ReplayReport Run::execute() {
     auto start = Clock::now();
     preflight();
+    m_report.preflight_seconds = since(start);
     auto conn = connect(m_options.database_url);
     std::string lock = "SELECT pg_advisory_xact_lock(" + std::to_string(k_advisory_lock_key) + ")";
     if (!m_options.dry_run) {
@@ -638,6 +641,7 @@ nlohmann::json ReplayReport::to_json() const {
             {"drizzle_rows", drizzle},
             {"rows", rows},
             {"seconds", seconds},
+            {"preflight_seconds", preflight_seconds},
             {"load_seconds", load_seconds},
             {"rows_per_second", static_cast<std::uint64_t>(rate)},
             {"validation", validation.to_json()},

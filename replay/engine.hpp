@@ -58,6 +58,7 @@ struct ReplayReport {
     std::vector<DrizzleRow> drizzle_rows;
     std::uint64_t rows = 0;
     double seconds = 0;
+    double preflight_seconds = 0;  // reading, decoding and checking the source, the plan, the names
     double load_seconds = 0;
     ValidationReport validation;
     enmap::LossyCounts lossy;
