@@ -205,12 +205,15 @@ std::uint64_t Run::load_table(pqxx::dbtransaction& tx, const std::string& module
                                 "' (PostgreSQL took " + std::to_string(loaded) +
                                 ") while preflight counted " + std::to_string(total) + "; did it change?");
     }
+    auto key_start = Clock::now();
     try {
         tx.exec("ALTER TABLE " + name + " ADD PRIMARY KEY (key)");
     } catch (const pqxx::unique_violation& e) {
         throw enmap::InputError("the enmap '" + enmap + "' holds a key twice in the source " +
                                 m_source.description() + ": " + e.what());
     }
+    spdlog::debug("{}: COPY {:.2f} s, primary key {:.2f} s", table,
+                  std::chrono::duration<double>(key_start - start).count(), since(key_start));
     return rows;
 }
 
@@ -363,9 +366,20 @@ void Run::run_module(pqxx::work& tx, const Module& module, int index, int count)
             }
             report.verify_seconds = since(phase);
             record.objects = catalog_diff(before, catalog_objects(sub));
+            // Without transform or verify files nothing touched the raw_ tables after COPY: their
+            // row counts are COPY's.
+            std::map<std::string, std::uint64_t> loaded;
+            if (module.transform.empty() && module.verify.empty()) {
+                for (const auto& t : record.tables) {
+                    loaded[t.table] = t.rows;
+                }
+            }
             for (const auto& o : record.objects) {
                 std::int64_t rows = -1;
-                if (o.kind == "table") {
+                auto it = loaded.find(o.name);
+                if (o.kind == "table" && it != loaded.end() && o.identity == o.name) {
+                    rows = static_cast<std::int64_t>(it->second);
+                } else if (o.kind == "table") {
                     rows = sub.exec1("SELECT count(*) FROM " + o.identity)[0].as<std::int64_t>();
                 }
                 record.object_rows.push_back(rows);
@@ -462,6 +476,7 @@ ReplayReport Run::execute() {
     auto start = Clock::now();
     preflight();
     m_report.preflight_seconds = since(start);
+    auto phase_start = Clock::now();
     auto conn = connect(m_options.database_url);
     std::string lock = "SELECT pg_advisory_xact_lock(" + std::to_string(k_advisory_lock_key) + ")";
     if (!m_options.dry_run) {
@@ -492,6 +507,7 @@ ReplayReport Run::execute() {
         if (!m_drizzle.empty()) {
             run_drizzle(tx);
         }
+        m_report.setup_seconds = since(phase_start);
         run_autonum(tx);
         std::vector<const Module*> selected;
         for (const auto& m : m_plan.modules) {
@@ -527,6 +543,7 @@ ReplayReport Run::execute() {
                                          "the whole replay rolled back; nothing was committed. Report this: "
                                          "it means a row changed on its way in");
         }
+        phase_start = Clock::now();
         int committed = 0;
         int failed = 0;
         for (const auto& m : m_report.modules) {
@@ -541,15 +558,30 @@ ReplayReport Run::execute() {
         }
         record_drizzle_rows(tx, m_run_id, m_report.drizzle_rows);
         if (!m_options.dry_run) {
+            auto states_start = Clock::now();
+            // Validation has just read every raw_ table back with table_state's checksum; other
+            // tables (a transform's) are read here.
+            std::map<std::uint32_t, const ServerChecksum*> validated;
+            for (const auto& c : m_report.validation.checksums) {
+                validated[c.oid] = &c;
+            }
             std::vector<TableState> states;
             for (const auto& record : m_records) {
                 for (const auto& o : record.objects) {
-                    if (o.kind == "table") {
+                    if (o.kind != "table") {
+                        continue;
+                    }
+                    auto it = validated.find(o.oid);
+                    if (it != validated.end()) {
+                        states.push_back({o.identity, static_cast<std::int64_t>(it->second->rows),
+                                          std::to_string(it->second->sum)});
+                    } else {
                         states.push_back(table_state(tx, o.identity));
                     }
                 }
             }
             record_table_states(tx, m_run_id, states);
+            spdlog::debug("table states of {} tables: {:.2f} s", states.size(), since(states_start));
         }
         m_report.status = m_options.dry_run ? "dry-run" : (failed > 0 ? "partial" : "committed");
         finish_run(tx, m_run_id, m_report.status, m_report.rows, committed, failed, "",
@@ -562,6 +594,7 @@ ReplayReport Run::execute() {
             tx.commit();
             m_report.run_id = m_run_id;
         }
+        m_report.finish_seconds = since(phase_start);
     } catch (const pqxx::broken_connection& e) {
         std::string message =
             "the connection to PostgreSQL was lost: " + redact_message(e.what(), m_options.database_url);
@@ -642,6 +675,8 @@ nlohmann::json ReplayReport::to_json() const {
             {"rows", rows},
             {"seconds", seconds},
             {"preflight_seconds", preflight_seconds},
+            {"setup_seconds", setup_seconds},
+            {"finish_seconds", finish_seconds},
             {"load_seconds", load_seconds},
             {"rows_per_second", static_cast<std::uint64_t>(rate)},
             {"validation", validation.to_json()},

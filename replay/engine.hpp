@@ -59,6 +59,8 @@ struct ReplayReport {
     std::uint64_t rows = 0;
     double seconds = 0;
     double preflight_seconds = 0;  // reading, decoding and checking the source, the plan, the names
+    double setup_seconds = 0;      // connecting, the ledger, the target checks, the catalog fingerprint
+    double finish_seconds = 0;     // after validation: the ledger's records and COMMIT
     double load_seconds = 0;
     ValidationReport validation;
     enmap::LossyCounts lossy;

@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include "replay/validate.hpp"
+
 namespace replay {
 
 namespace {
@@ -145,10 +147,14 @@ void record_drizzle_rows(pqxx::transaction_base& tx, std::int64_t run_id,
 }
 
 TableState table_state(pqxx::transaction_base& tx, const std::string& identity) {
-    auto row = tx.exec1(
-        "SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint::numeric), "
-        "0)::text FROM " +
-        identity + " t");
+    std::string columns =
+        tx.exec1(
+              "SELECT coalesce(string_agg(attname || ' ' || format_type(atttypid, atttypmod), ',' ORDER BY "
+              "attnum), '') FROM pg_attribute WHERE attrelid = " +
+              tx.quote(identity) + "::regclass AND attnum > 0 AND NOT attisdropped")[0]
+            .c_str();
+    std::string row_text = columns == "key text,value jsonb" ? k_raw_row_text : "t::text";
+    auto row = tx.exec1("SELECT count(*), " + checksum_sql(row_text) + " FROM " + identity + " t");
     return {identity, row[0].as<std::int64_t>(), row[1].c_str()};
 }
 

@@ -239,6 +239,8 @@ void SnapshotSource::prepare(const enmap::DecodeOptions& options) {
     start = Clock::now();
     decode_all(manifest, database);
     m_timings.decode = since(start);
+    spdlog::debug("{}: materialized in {:.2f} s, read, decoded and spooled in {:.2f} s", m_description,
+                  m_timings.materialize, m_timings.decode);
     // The spool holds every row now: the materialized files are no longer needed.
     m_enmap.reset();
     std::error_code ec;

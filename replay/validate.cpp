@@ -47,12 +47,12 @@ std::uint64_t bucket_of(std::uint64_t key_hash, std::uint64_t buckets) {
 // A tab cannot occur in jsonb's printing, so the split between key and value is unambiguous.
 using Summary = TableChecksum;
 
-Summary server_summary(pqxx::transaction_base& tx, const std::string& table) {
-    auto row = tx.exec1(
-        "SELECT count(*), ((coalesce(sum(hashtextextended(key || E'\\t' || value::text, 0)), 0) "
-        "% 18446744073709551616) + 18446744073709551616) % 18446744073709551616 FROM " +
-        tx.quote_name(table));
-    return {row[0].as<std::uint64_t>(), std::strtoull(row[1].c_str(), nullptr, 10)};
+ServerChecksum server_summary(pqxx::transaction_base& tx, const std::string& table) {
+    std::string name = tx.quote_name(table);
+    auto row = tx.exec1("SELECT count(*), " + checksum_sql(k_raw_row_text) + ", " + tx.quote(name) +
+                        "::regclass::oid FROM " + name);
+    return {row[2].as<std::uint32_t>(), row[0].as<std::uint64_t>(),
+            std::strtoull(row[1].c_str(), nullptr, 10)};
 }
 
 Summary source_summary(Source& source, const std::string& enmap) {
@@ -98,6 +98,11 @@ std::vector<RowHash> source_hashes(Source& source, const std::string& enmap, std
 }
 
 }  // namespace
+
+std::string checksum_sql(const std::string& row_text) {
+    return "((coalesce(sum(hashtextextended(" + row_text +
+           ", 0)), 0) % 18446744073709551616) + 18446744073709551616) % 18446744073709551616";
+}
 
 void TableChecksum::add(std::string_view key, std::string_view value_json) {
     thread_local std::string line;
@@ -154,7 +159,10 @@ ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
         auto source_future = std::async(std::launch::async, [&] { return source_summary(source, t.enmap); });
         Summary actual_summary;
         try {
-            actual_summary = server_summary(tx, t.table);
+            ServerChecksum server = server_summary(tx, t.table);
+            report.checksums.push_back(server);
+            actual_summary.rows = server.rows;
+            actual_summary.sum = server.sum;
         } catch (...) {
             source_future.wait();
             throw;
