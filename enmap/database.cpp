@@ -149,6 +149,20 @@ std::string quote_identifier(const std::string& name) {
     return quoted;
 }
 
+Database::Database(const VfsFile& file) : m_path(file.name) {
+    m_mode = OpenMode::k_immutable;
+    try {
+        m_db = std::make_unique<SQLite::Database>(file_uri(m_path, "immutable=1"),
+                                                  SQLite::OPEN_READONLY | SQLite::OPEN_URI, 0, file.vfs);
+        list_tables();
+    } catch (const SQLite::Exception& e) {
+        std::string detail = e.getErrorCode() == SQLITE_NOTADB ? "it is not an SQLite database" : e.what();
+        throw InputError(m_path.string() + ": cannot read it: " + detail,
+                         "the snapshot does not hold an SQLite database; check it with `enmap-migrate "
+                         "snapshot verify`");
+    }
+}
+
 Database::Database(const fs::path& path) : m_path(path) {
     open();
     try {

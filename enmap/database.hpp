@@ -32,11 +32,21 @@ struct AutonumCounter {
     std::int64_t lastnum = 0;
 };
 
+/// A database file that a registered SQLite VFS serves (replay/store_vfs.hpp serves a snapshot's
+/// file straight out of the store): the name the VFS knows it by, and the VFS's name.
+struct VfsFile {
+    std::string name;
+    std::string vfs;
+};
+
 /// An Enmap database opened for reading only; the original files are never written.
 class Database : public Source {
 public:
     /// Opens `path`; throws InputError when it is missing, not SQLite, or holds no enmap table.
     explicit Database(const std::filesystem::path& path);
+    /// Opens a file a VFS serves, immutable (no locks, no journal, no -wal); throws InputError
+    /// when it is not SQLite or holds no enmap table.
+    explicit Database(const VfsFile& file);
     ~Database() override;
     Database(const Database&) = delete;
     Database& operator=(const Database&) = delete;

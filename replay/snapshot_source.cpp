@@ -16,6 +16,7 @@
 #include "enmap/export_file.hpp"
 #include "enmap/summary.hpp"
 #include "enmap/table_reader.hpp"
+#include "replay/store_vfs.hpp"
 #include "snapshot/hash.hpp"
 #include "snapshot/store.hpp"
 
@@ -203,46 +204,68 @@ SnapshotSource::~SnapshotSource() {
 
 void SnapshotSource::prepare(const enmap::DecodeOptions& options) {
     m_options = options;
-    nlohmann::json manifest;
     auto start = Clock::now();
     m_dir = private_temp_dir();
     const fs::path files = m_dir / "files";
-    {
-        snapshot::Store store(m_store, snapshot::Store::Access::k_read, "enmap-migrate replay");
-        snapshot::Hash id = store.resolve(m_ref);
-        m_id = snapshot::to_hex(id);
-        manifest = store.read_manifest(id);
-        spdlog::debug("snapshot {}: materializing into {}", m_id.substr(0, 12), files.string());
-        store.materialize(id, files);
-    }
-    m_timings.materialize = since(start);
+    // The store stays open (a shared lock) while its database is read through the VFS.
+    snapshot::Store store(m_store, snapshot::Store::Access::k_read, "enmap-migrate replay");
+    snapshot::Hash id = store.resolve(m_ref);
+    m_id = snapshot::to_hex(id);
+    nlohmann::json manifest = store.read_manifest(id);
     std::string label =
         manifest.value("label", nlohmann::json()).is_string() ? manifest["label"].get<std::string>() : "";
     m_description = "snapshot " + m_id.substr(0, 12) + (label.empty() ? "" : " (" + label + ")");
-
-    const enmap::Database* database = nullptr;
-    if (manifest.value("kind", "") == "export") {
-        std::vector<fs::path> paths;
-        for (const auto& file : manifest.at("files")) {
-            paths.push_back(files / file.at("name").get<std::string>());
-        }
-        m_enmap = std::make_unique<enmap::ExportSet>(paths);
+    std::unique_ptr<StoreFile> store_file;
+    if (const nlohmann::json* served = StoreFile::servable(manifest)) {
+        // A lone database file: SQLite reads its pages straight out of the store.
+        store_file = std::make_unique<StoreFile>(store, *served);
+        spdlog::debug("{}: reading {} through the store's VFS", m_description, store_file->name());
     } else {
-        auto opened = std::make_unique<enmap::Database>(files / "enmap.sqlite");
-        m_autonum.clear();
-        for (const auto& counter : opened->autonum()) {
-            m_autonum.push_back({counter.enmap, counter.lastnum});
-        }
-        database = opened.get();
-        m_enmap = std::move(opened);
+        // A -wal to apply, or export files: write the files out first.
+        spdlog::debug("{}: materializing into {}", m_description, files.string());
+        store.materialize(id, files);
     }
+    m_timings.materialize = since(start);
+    // Closes the database before the VFS file and the store go, however prepare() ends; the
+    // spool holds the rows once it returns.
+    struct CloseDatabase {
+        std::unique_ptr<enmap::Source>& database;
+        ~CloseDatabase() { database.reset(); }
+    } close_database{m_enmap};
+
     start = Clock::now();
-    decode_all(manifest, database);
+    try {
+        const enmap::Database* database = nullptr;
+        if (manifest.value("kind", "") == "export") {
+            std::vector<fs::path> paths;
+            for (const auto& file : manifest.at("files")) {
+                paths.push_back(files / file.at("name").get<std::string>());
+            }
+            m_enmap = std::make_unique<enmap::ExportSet>(paths);
+        } else {
+            auto opened = store_file ? std::make_unique<enmap::Database>(
+                                           enmap::VfsFile{store_file->name(), StoreFile::vfs_name()})
+                                     : std::make_unique<enmap::Database>(files / "enmap.sqlite");
+            m_autonum.clear();
+            for (const auto& counter : opened->autonum()) {
+                m_autonum.push_back({counter.enmap, counter.lastnum});
+            }
+            database = opened.get();
+            m_enmap = std::move(opened);
+        }
+        decode_all(manifest, database);
+    } catch (const enmap::Error&) {
+        if (store_file && !store_file->read_error().empty()) {
+            // SQLite only saw an I/O error; the store said what was wrong.
+            throw enmap::StoreError(m_description + ": " + store_file->read_error(),
+                                    "run `enmap-migrate snapshot verify`");
+        }
+        throw;
+    }
     m_timings.decode = since(start);
-    spdlog::debug("{}: materialized in {:.2f} s, read, decoded and spooled in {:.2f} s", m_description,
-                  m_timings.materialize, m_timings.decode);
-    // The spool holds every row now: the materialized files are no longer needed.
-    m_enmap.reset();
+    spdlog::debug("{}: {} in {:.2f} s, read, decoded and spooled in {:.2f} s{}", m_description,
+                  store_file ? "opened" : "materialized", m_timings.materialize, m_timings.decode,
+                  store_file ? " (" + std::to_string(store_file->chunks_read()) + " pages read)" : "");
     std::error_code ec;
     fs::remove_all(files, ec);
 }

@@ -23,7 +23,7 @@ namespace replay {
 
 /// What SnapshotSource::prepare spent its time on, in seconds.
 struct SnapshotTimings {
-    double materialize = 0;  // files out of the store, checked
+    double materialize = 0;  // files out of the store and checked, or (VFS) the database's page list
     double decode = 0;       // reading, decoding and spooling every row
 };
 

@@ -200,3 +200,28 @@ TEST_CASE("snapshot source: a table its manifest's digest stands for is read in 
     });
     CHECK(keys == sorted);
 }
+
+TEST_CASE("snapshot source: a damaged chunk read through the store's VFS is a store error") {
+    test_support::TempDir tmp;
+    enmap::SampleTableOptions sample;
+    sample.generation = "5.7";
+    sample.rows = 3000;
+    enmap::write_sample_table(tmp.path() / "data", sample);
+    take_snapshot(tmp.path() / "store", tmp.path() / "data" / "enmap.sqlite", "lone");
+    // Flip a byte in the middle of every pack: the page it lands in no longer matches its SHA-256.
+    for (const auto& entry : fs::recursive_directory_iterator(tmp.path() / "store" / "data")) {
+        if (!entry.is_regular_file()) {
+            continue;
+        }
+        std::fstream pack(entry.path(), std::ios::in | std::ios::out | std::ios::binary);
+        auto middle = static_cast<std::streamoff>(fs::file_size(entry.path()) / 2);
+        pack.seekg(middle);
+        char byte = 0;
+        pack.read(&byte, 1);
+        pack.seekp(middle);
+        byte = static_cast<char>(byte ^ 0x5A);
+        pack.write(&byte, 1);
+    }
+    replay::SnapshotSource source(tmp.path() / "store", "lone");
+    CHECK_THROWS_AS(source.prepare({}), enmap::StoreError);
+}
