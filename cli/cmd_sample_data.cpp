@@ -40,8 +40,8 @@ int run_sample_table(SampleDataOptions opts, const GlobalOptions& globals) {
     } else {
         std::cout << "wrote " << opts.out << "/enmap.sqlite: Enmap " << opts.table.generation << ", table "
                   << opts.table.table << ", " << result.rows << " rows, values of "
-                  << static_cast<int>(average) << " bytes on average, " << result.file_bytes / (1024 * 1024)
-                  << " MiB\n";
+                  << static_cast<int>(average) << " bytes on average, "
+                  << result.file_bytes / (std::uint64_t{1} << 20) << " MiB\n";
     }
     return 0;
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -200,13 +201,14 @@ SampleResult write_sample_database(const fs::path& dir, const SampleOptions& opt
                 std::string user = w.snowflake();
                 members.emplace_back(guild, user);
                 double pts = static_cast<double>(w.pick(100000));
-                points.put(guild + "-" + user,
-                           w.encode_value(JsValue::object(
-                               {{u("user"), JsValue::str(user)},
-                                {u("guild"), JsValue::str(guild)},
-                                {u("points"), JsValue::num(pts)},
-                                {u("level"), JsValue::num(static_cast<double>(static_cast<int>(pts) / 1000))},
-                                {u("lastSeen"), w.moment()}})));
+                std::string key = guild;
+                key.append("-").append(user);
+                points.put(key,
+                           w.encode_value(JsValue::object({{u("user"), JsValue::str(user)},
+                                                           {u("guild"), JsValue::str(guild)},
+                                                           {u("points"), JsValue::num(pts)},
+                                                           {u("level"), JsValue::num(std::floor(pts / 1000))},
+                                                           {u("lastSeen"), w.moment()}})));
                 if (w.chance(0.15)) {
                     std::vector<JsValue> list;
                     std::uint64_t n = 1 + w.pick(4);
@@ -216,13 +218,13 @@ SampleResult write_sample_database(const fs::path& dir, const SampleOptions& opt
                                                         {u("reason"), JsValue::str(w.words(4))},
                                                         {u("at"), w.moment()}}));
                     }
-                    warnings.put(guild + "-" + user, w.encode_value(JsValue::array(std::move(list))));
+                    warnings.put(key, w.encode_value(JsValue::array(std::move(list))));
                 }
             }
             std::uint64_t tag_count = 2 + w.pick(6);
             for (std::uint64_t t = 0; t < tag_count; ++t) {
                 std::string name = std::string(t % 2 == 0 ? "faq" : "rule") + std::to_string(t);
-                tags.put(guild + ":" + name,
+                tags.put(std::string(guild).append(":").append(name),
                          w.encode_value(JsValue::object(
                              {{u("content"), JsValue::str(w.words(6 + static_cast<int>(w.pick(10))))},
                               {u("author"), JsValue::str(w.snowflake())},
@@ -381,7 +383,9 @@ private:
                     std::string user = m_writer.snowflake();
                     std::string value = m_writer.encode_value(
                         points_value(m_writer.m_rng, m_writer.m_gen.encoding, guild, user));
-                    block.rows.emplace_back(guild + "-" + user, std::move(value));
+                    std::string key = guild;
+                    key.append("-").append(user);
+                    block.rows.emplace_back(std::move(key), std::move(value));
                 }
                 std::unique_lock lock(m_mutex);
                 m_changed.wait(lock, [&] { return m_stop || m_ready.size() < 8; });

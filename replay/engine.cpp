@@ -239,9 +239,11 @@ void Run::run_verify(pqxx::transaction_base& tx, const fs::path& file) {
             }
             rows += "\n    " + row.dump();
         }
-        throw enmap::ValidationError("verify query at " + where + " returned " +
-                                     std::to_string(result.size()) + " offending row(s); the first " +
-                                     std::to_string(std::min<std::size_t>(10, result.size())) + ":" + rows);
+        std::string message = "verify query at " + where + " returned " + std::to_string(result.size()) +
+                              " offending row(s); the first " +
+                              std::to_string(std::min<std::size_t>(10, result.size())) + ":";
+        message += rows;
+        throw enmap::ValidationError(message);
     }
 }
 

@@ -1,5 +1,6 @@
 #include "replay/ledger.hpp"
 
+#include <cmath>
 #include <pqxx/pqxx>
 
 #include "replay/validate.hpp"
@@ -80,7 +81,7 @@ CREATE TABLE IF NOT EXISTS enmap_migrate.table_states (
 )sql";
 
 std::string ms(double seconds) {
-    return std::to_string(static_cast<long long>(seconds * 1000.0 + 0.5));
+    return std::to_string(std::llround(seconds * 1000.0));
 }
 
 std::string opt_text(pqxx::transaction_base& tx, const std::string& s) {

@@ -44,7 +44,7 @@ fs::path private_temp_dir() {
 
 // Raw rows handed from the reading thread to the decoding one, copied out of SQLite's buffers.
 struct RawBatch {
-    static constexpr std::size_t k_bytes = 512 * 1024;
+    static constexpr std::size_t k_bytes = std::size_t{512} * 1024;
     static constexpr std::size_t k_rows = 4096;
     struct Row {
         std::size_t key_at = 0;
@@ -187,6 +187,22 @@ std::optional<ManifestTable> reusable_digest(const nlohmann::json& manifest, con
     return ManifestTable{(*it)["sha256"].get<std::string>(), (*it)["rows"].get<std::uint64_t>()};
 }
 
+// True when the manifest summarizes the enmap tables and every one's digest stands for the rows
+// decoded under these options, so that every table can be read in storage order.
+bool all_digests_reusable(const nlohmann::json& manifest, const enmap::DecodeOptions& options,
+                          const std::map<std::string, enmap::Encoding>& formats) {
+    if (!manifest.contains("tables") || !manifest["tables"].is_object() || manifest["tables"].empty()) {
+        return false;
+    }
+    for (const auto& [name, summary] : manifest["tables"].items()) {
+        bool enmap_table = summary.is_object() && summary.contains("rows");
+        if (enmap_table && !reusable_digest(manifest, name, options, formats)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 }  // namespace
 
 SnapshotSource::SnapshotSource(fs::path store, std::string ref,
@@ -205,6 +221,11 @@ SnapshotSource::~SnapshotSource() {
 void SnapshotSource::prepare(const enmap::DecodeOptions& options) {
     m_options = options;
     auto start = Clock::now();
+    m_spool.reset();
+    if (!m_dir.empty()) {
+        std::error_code ec;
+        fs::remove_all(m_dir, ec);
+    }
     m_dir = private_temp_dir();
     const fs::path files = m_dir / "files";
     // The store stays open (a shared lock) while its database is read through the VFS.
@@ -216,8 +237,13 @@ void SnapshotSource::prepare(const enmap::DecodeOptions& options) {
         manifest.value("label", nlohmann::json()).is_string() ? manifest["label"].get<std::string>() : "";
     m_description = "snapshot " + m_id.substr(0, 12) + (label.empty() ? "" : " (" + label + ")");
     std::unique_ptr<StoreFile> store_file;
-    if (const nlohmann::json* served = StoreFile::servable(manifest)) {
-        // A lone database file: SQLite reads its pages straight out of the store.
+    const nlohmann::json* served = StoreFile::servable(manifest);
+    if (served != nullptr && !all_digests_reusable(manifest, m_options, m_formats)) {
+        served = nullptr;  // a table read in key order reads pages at random: better from a file
+    }
+    if (served != nullptr) {
+        // A lone database file whose tables are read in storage order: SQLite reads its pages
+        // straight out of the store.
         store_file = std::make_unique<StoreFile>(store, *served);
         spdlog::debug("{}: reading {} through the store's VFS", m_description, store_file->name());
     } else {
