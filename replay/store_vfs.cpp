@@ -380,6 +380,10 @@ const nlohmann::json* StoreFile::servable(const nlohmann::json& manifest) {
     if (page < 512 || page > 65536 || (page & (page - 1)) != 0 || size % page != 0) {
         return nullptr;
     }
+    if (file.contains("chunks") &&
+        (!file["chunks"].is_number_unsigned() || file["chunks"].get<std::uint64_t>() != size / page)) {
+        return nullptr;  // not one chunk per page
+    }
     return &file;
 }
 
