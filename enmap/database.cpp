@@ -152,8 +152,9 @@ std::string quote_identifier(const std::string& name) {
 Database::Database(const VfsFile& file) : m_path(file.name) {
     m_mode = OpenMode::k_immutable;
     try {
-        m_db = std::make_unique<SQLite::Database>(file_uri(m_path, "immutable=1"),
-                                                  SQLite::OPEN_READONLY | SQLite::OPEN_URI, 0, file.vfs);
+        m_db = std::make_unique<SQLite::Database>(
+            file_uri(m_path, "immutable=1"), SQLite::OPEN_READONLY | SQLite::OPEN_URI | SQLite::OPEN_NOMUTEX,
+            0, file.vfs);
         list_tables();
     } catch (const SQLite::Exception& e) {
         std::string detail = e.getErrorCode() == SQLITE_NOTADB ? "it is not an SQLite database" : e.what();

@@ -44,8 +44,9 @@ class Database : public Source {
 public:
     /// Opens `path`; throws InputError when it is missing, not SQLite, or holds no enmap table.
     explicit Database(const std::filesystem::path& path);
-    /// Opens a file a VFS serves, immutable (no locks, no journal, no -wal); throws InputError
-    /// when it is not SQLite or holds no enmap table.
+    /// Opens a file a VFS serves, immutable (no locks, no journal, no -wal), without SQLite's
+    /// per-call mutex: use it from one thread at a time. Throws InputError when it is not SQLite
+    /// or holds no enmap table.
     explicit Database(const VfsFile& file);
     ~Database() override;
     Database(const Database&) = delete;
