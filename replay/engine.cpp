@@ -64,7 +64,7 @@ private:
     void run_drizzle(pqxx::work& tx);
     void run_autonum(pqxx::work& tx);
     void run_module(pqxx::work& tx, const Module& module, int index, int count);
-    std::uint64_t load_table(pqxx::dbtransaction& tx, const std::string& module, const std::string& enmap,
+    std::uint64_t load_table(pqxx::dbtransaction& tx, ModuleReport& report, const std::string& enmap,
                              const std::string& table);
     void run_verify(pqxx::transaction_base& tx, const fs::path& file);
     void record_failed_run(const std::string& error);
@@ -177,8 +177,9 @@ ModuleRecord Run::to_record(const ModuleReport& m, int position) const {
     return r;
 }
 
-std::uint64_t Run::load_table(pqxx::dbtransaction& tx, const std::string& module, const std::string& enmap,
+std::uint64_t Run::load_table(pqxx::dbtransaction& tx, ModuleReport& report, const std::string& enmap,
                               const std::string& table) {
+    const std::string& module = report.name;
     auto start = Clock::now();
     std::string name = tx.quote_name(table);
     tx.exec("CREATE TABLE " + name + " (key text NOT NULL, value jsonb NOT NULL)");
@@ -212,6 +213,8 @@ std::uint64_t Run::load_table(pqxx::dbtransaction& tx, const std::string& module
         throw enmap::InputError("the enmap '" + enmap + "' holds a key twice in the source " +
                                 m_source.description() + ": " + e.what());
     }
+    report.copy_seconds += std::chrono::duration<double>(key_start - start).count();
+    report.key_seconds += since(key_start);
     spdlog::debug("{}: COPY {:.2f} s, primary key {:.2f} s", table,
                   std::chrono::duration<double>(key_start - start).count(), since(key_start));
     return rows;
@@ -342,7 +345,7 @@ void Run::run_module(pqxx::work& tx, const Module& module, int index, int count)
             auto phase = Clock::now();
             for (const auto& enmap : module.enmaps) {
                 const std::string& table = m_report.table_names.at(enmap);
-                std::uint64_t rows = load_table(sub, module.name, enmap, table);
+                std::uint64_t rows = load_table(sub, report, enmap, table);
                 report.rows += rows;
                 report.tables.emplace_back(enmap, table);
                 record.tables.push_back({enmap, table, rows, m_digests[enmap]});
@@ -642,6 +645,8 @@ nlohmann::json ModuleReport::to_json() const {
                         {"rows", rows},
                         {"seconds", seconds},
                         {"load_seconds", load_seconds},
+                        {"copy_seconds", copy_seconds},
+                        {"key_seconds", key_seconds},
                         {"transform_seconds", transform_seconds},
                         {"verify_seconds", verify_seconds},
                         {"rows_per_second", static_cast<std::uint64_t>(rate)},

@@ -37,6 +37,8 @@ struct ModuleReport {
     std::uint64_t rows = 0;
     double seconds = 0;
     double load_seconds = 0;
+    double copy_seconds = 0;  // of load_seconds: COPY
+    double key_seconds = 0;   // of load_seconds: ADD PRIMARY KEY
     double transform_seconds = 0;
     double verify_seconds = 0;
     std::string error;
