@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -25,7 +26,13 @@ struct StoreFile::Served {
     static constexpr std::uint64_t k_ahead = 16;
 
     const snapshot::Store* store = nullptr;
-    std::vector<snapshot::Hash> chunks;
+    // The chunk ids, a page each, stay in their chunk-list blobs, a few loaded at a time: memory
+    // does not grow with the file (32 bytes a page would).
+    std::vector<snapshot::Hash> lists;
+    std::vector<std::uint64_t> list_first;  // the first page of each list, and the page count last
+    std::mutex lists_mutex;
+    std::map<std::size_t, std::shared_ptr<const std::string>> loaded_lists;
+    std::uint64_t pages = 0;
     std::uint64_t size = 0;
     std::uint64_t page = 0;
     std::uint64_t runs_total = 0;
@@ -44,6 +51,8 @@ struct StoreFile::Served {
 
     int read(char* out, std::uint64_t amount, std::uint64_t offset);
     void prefetch();
+    std::shared_ptr<const std::string> list(std::size_t index);
+    std::vector<snapshot::Hash> ids(std::uint64_t first, std::uint64_t count);
     std::string read_pages(std::uint64_t first, std::uint64_t count);
     void forget_old_runs();
 };
@@ -244,8 +253,42 @@ void register_vfs() {
 
 }  // namespace
 
+std::shared_ptr<const std::string> StoreFile::Served::list(std::size_t index) {
+    std::lock_guard lock(lists_mutex);
+    auto it = loaded_lists.find(index);
+    if (it != loaded_lists.end()) {
+        return it->second;
+    }
+    auto blob = std::make_shared<const std::string>(store->read_chunk(lists[index]));
+    if (blob->size() != (list_first[index + 1] - list_first[index]) * 32) {
+        throw enmap::StoreError("chunk list " + snapshot::to_hex(lists[index]) + " changed size",
+                                "run `enmap-migrate snapshot verify`");
+    }
+    while (loaded_lists.size() >= 4) {
+        loaded_lists.erase(loaded_lists.begin());  // the reading goes forward
+    }
+    loaded_lists[index] = blob;
+    return blob;
+}
+
+std::vector<snapshot::Hash> StoreFile::Served::ids(std::uint64_t first, std::uint64_t count) {
+    std::vector<snapshot::Hash> out(count);
+    std::size_t index = static_cast<std::size_t>(
+        std::upper_bound(list_first.begin(), list_first.end(), first) - list_first.begin() - 1);
+    for (std::uint64_t i = 0; i < count;) {
+        auto blob = list(index);
+        std::uint64_t at = first + i - list_first[index];
+        std::uint64_t n = std::min(count - i, list_first[index + 1] - (first + i));
+        std::memcpy(out[i].data(), blob->data() + at * 32, n * 32);
+        i += n;
+        ++index;
+    }
+    return out;
+}
+
 std::string StoreFile::Served::read_pages(std::uint64_t first, std::uint64_t count) {
-    std::string bytes = store->read_chunks(chunks.data() + first, count);
+    std::vector<snapshot::Hash> page_ids = ids(first, count);
+    std::string bytes = store->read_chunks(page_ids.data(), count);
     if (bytes.size() != count * page) {
         throw enmap::StoreError(
             "pages " + std::to_string(first) + " to " + std::to_string(first + count - 1) +
@@ -280,7 +323,7 @@ void StoreFile::Served::prefetch() {
         std::string bytes;
         std::string failure;
         try {
-            bytes = read_pages(run * k_run_pages, std::min(k_run_pages, chunks.size() - run * k_run_pages));
+            bytes = read_pages(run * k_run_pages, std::min(k_run_pages, pages - run * k_run_pages));
         } catch (const std::exception& e) {
             failure = e.what();
         }
@@ -325,7 +368,7 @@ int StoreFile::Served::read(char* out, std::uint64_t amount, std::uint64_t offse
                 next_run = std::max(next_run, run + 1);
                 lock.unlock();
                 std::string bytes =
-                    read_pages(run * k_run_pages, std::min(k_run_pages, chunks.size() - run * k_run_pages));
+                    read_pages(run * k_run_pages, std::min(k_run_pages, pages - run * k_run_pages));
                 lock.lock();
                 it = runs.insert_or_assign(run, std::move(bytes)).first;
                 changed.notify_all();
@@ -391,16 +434,29 @@ StoreFile::StoreFile(const snapshot::Store& store, const nlohmann::json& file)
     : m_served(std::make_shared<Served>()) {
     register_vfs();
     m_served->store = &store;
-    m_served->chunks = store.file_chunks(file);
+    // Each chunk list once, to know how many pages it holds (store.file_chunks would keep them all).
+    m_served->list_first.push_back(0);
+    for (const auto& list_id : file.at("content")) {
+        snapshot::Hash id = snapshot::from_hex(list_id.get<std::string>());
+        std::string blob = store.read_chunk(id);
+        if (blob.size() % 32 != 0) {
+            throw enmap::StoreError(
+                "chunk list " + list_id.get<std::string>() + " of the snapshot's database is damaged",
+                "run `enmap-migrate snapshot verify`");
+        }
+        m_served->lists.push_back(id);
+        m_served->list_first.push_back(m_served->list_first.back() + blob.size() / 32);
+    }
+    m_served->pages = m_served->list_first.back();
     m_served->size = file.at("size").get<std::uint64_t>();
     const std::string chunking = file.at("chunking").get<std::string>();
     m_served->page = std::strtoull(chunking.c_str() + chunking.find(':') + 1, nullptr, 10);
-    if (m_served->chunks.size() != m_served->size / m_served->page) {
-        throw enmap::StoreError("the snapshot's database lists " + std::to_string(m_served->chunks.size()) +
+    if (m_served->pages != m_served->size / m_served->page) {
+        throw enmap::StoreError("the snapshot's database lists " + std::to_string(m_served->pages) +
                                     " pages for " + std::to_string(m_served->size) + " bytes",
                                 "run `enmap-migrate snapshot verify`");
     }
-    m_served->runs_total = (m_served->chunks.size() + Served::k_run_pages - 1) / Served::k_run_pages;
+    m_served->runs_total = (m_served->pages + Served::k_run_pages - 1) / Served::k_run_pages;
     static std::atomic<unsigned> counter{0};
     m_name = "/enmap-migrate-store/" + std::to_string(counter++) + "/" + file.at("name").get<std::string>();
     for (int i = 0; i < 2; ++i) {
