@@ -219,6 +219,13 @@ SnapshotSource::~SnapshotSource() {
 }
 
 void SnapshotSource::prepare(const enmap::DecodeOptions& options) {
+    if (m_prepared && options.invalid_text == m_options.invalid_text &&
+        options.functions == m_options.functions && options.max_depth == m_options.max_depth &&
+        options.max_sparse_length == m_options.max_sparse_length) {
+        return;  // a snapshot does not change: the spool already holds these rows (rehearse validates after
+                 // replay)
+    }
+    m_prepared = false;
     m_options = options;
     auto start = Clock::now();
     m_spool.reset();
@@ -294,6 +301,7 @@ void SnapshotSource::prepare(const enmap::DecodeOptions& options) {
                   store_file ? " (" + std::to_string(store_file->chunks_read()) + " pages read)" : "");
     std::error_code ec;
     fs::remove_all(files, ec);
+    m_prepared = true;
 }
 
 void SnapshotSource::decode_all(const nlohmann::json& manifest, const enmap::Database* database) {

@@ -38,7 +38,8 @@ public:
     SnapshotSource(const SnapshotSource&) = delete;
     SnapshotSource& operator=(const SnapshotSource&) = delete;
 
-    /// Materializes and decodes the whole snapshot once, into the spool. Throws StoreError
+    /// Reads and decodes the whole snapshot once, into the spool; a second call with the same
+    /// options keeps what the first one read. Throws StoreError
     /// (missing snapshot, damaged store, a table that does not match its manifest), InputError
     /// (malformed data naming table, key and byte offset), Error (no room for the spool).
     void prepare(const enmap::DecodeOptions& options) override;
@@ -76,6 +77,7 @@ private:
     std::vector<SourceViolation> m_violations;
     std::vector<std::string> m_from_manifest;
     SnapshotTimings m_timings;
+    bool m_prepared = false;  // prepare() finished: the spool holds every row
 };
 
 }  // namespace replay

@@ -187,6 +187,13 @@ TEST_CASE("snapshot source: a table its manifest's digest stands for is read in 
     fast.for_each_tuple_chunk("levels", [&](std::string_view, std::uint64_t rows) { tuples += rows; });
     CHECK(tuples == 5000);
 
+    // Preparing again (rehearse validates with the source it replayed) keeps the spool.
+    fast.prepare({});
+    std::uint64_t again = 0;
+    fast.for_each_row("levels", [&](std::string_view, std::string_view) { ++again; });
+    CHECK(again == 5000);
+    CHECK(fast.tables().size() == 1);
+
     // A --format override: the digest is computed, in key order, and comes out the same.
     replay::SnapshotSource forced(tmp.path() / "store", "bench",
                                   {{"levels", enmap::Encoding::k_better_serialize}});
