@@ -149,6 +149,21 @@ std::string quote_identifier(const std::string& name) {
     return quoted;
 }
 
+Database::Database(const VfsFile& file) : m_path(file.name) {
+    m_mode = OpenMode::k_immutable;
+    try {
+        m_db = std::make_unique<SQLite::Database>(
+            file_uri(m_path, "immutable=1"), SQLite::OPEN_READONLY | SQLite::OPEN_URI | SQLite::OPEN_NOMUTEX,
+            0, file.vfs);
+        list_tables();
+    } catch (const SQLite::Exception& e) {
+        std::string detail = e.getErrorCode() == SQLITE_NOTADB ? "it is not an SQLite database" : e.what();
+        throw InputError(m_path.string() + ": cannot read it: " + detail,
+                         "the snapshot does not hold an SQLite database; check it with `enmap-migrate "
+                         "snapshot verify`");
+    }
+}
+
 Database::Database(const fs::path& path) : m_path(path) {
     open();
     try {
@@ -355,6 +370,10 @@ std::unique_ptr<RowCursor> Database::rows(const std::string& table, RowOrder ord
             m_path.string() + ": table '" + table + "': cannot read it: " + e.what(),
             "the file may be damaged; check it with sqlite3 FILE 'PRAGMA integrity_check' on a copy");
     }
+}
+
+std::unique_ptr<RowCursor> Database::rows_in_storage_order(const std::string& table) const {
+    return rows(table, RowOrder::k_storage);
 }
 
 }  // namespace enmap

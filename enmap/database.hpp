@@ -32,11 +32,22 @@ struct AutonumCounter {
     std::int64_t lastnum = 0;
 };
 
+/// A database file that a registered SQLite VFS serves (replay/store_vfs.hpp serves a snapshot's
+/// file straight out of the store): the name the VFS knows it by, and the VFS's name.
+struct VfsFile {
+    std::string name;
+    std::string vfs;
+};
+
 /// An Enmap database opened for reading only; the original files are never written.
 class Database : public Source {
 public:
     /// Opens `path`; throws InputError when it is missing, not SQLite, or holds no enmap table.
     explicit Database(const std::filesystem::path& path);
+    /// Opens a file a VFS serves, immutable (no locks, no journal, no -wal), without SQLite's
+    /// per-call mutex: use it from one thread at a time. Throws InputError when it is not SQLite
+    /// or holds no enmap table.
+    explicit Database(const VfsFile& file);
     ~Database() override;
     Database(const Database&) = delete;
     Database& operator=(const Database&) = delete;
@@ -56,6 +67,9 @@ public:
     [[nodiscard]] std::uint64_t row_count(const std::string& table) const override;
     [[nodiscard]] std::unique_ptr<RowCursor> rows(const std::string& table,
                                                   RowOrder order = RowOrder::k_key) const override;
+    /// rows(table, RowOrder::k_storage): the order SQLite stores them (rowid order), a sequential
+    /// read, far cheaper than key order's index walk. Throws InputError for an unknown table.
+    [[nodiscard]] std::unique_ptr<RowCursor> rows_in_storage_order(const std::string& table) const;
     /// Like Source::select_tables, and also says when a named table exists but is not an enmap table.
     [[nodiscard]] std::vector<std::string> select_tables(
         const std::vector<std::string>& names) const override;

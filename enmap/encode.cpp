@@ -19,6 +19,9 @@ std::string js_number_text(double v) {
     if (v == 0) {
         return "0";
     }
+    if (std::fabs(v) < 1e15 && v == std::trunc(v)) {
+        return std::to_string(static_cast<long long>(v));  // an integer prints as its digits
+    }
     char buf[64];
     for (int precision = 0; precision <= 17; ++precision) {
         std::snprintf(buf, sizeof buf, "%.*e", precision, v);

@@ -104,4 +104,10 @@ JsValue random_value(std::mt19937_64& rng, Encoding encoding, int max_depth = 4)
 /// roughly 250 bytes once encoded, with the types that generation keeps (Dates, Maps, Sets, BigInts).
 JsValue bot_value(std::mt19937_64& rng, Encoding encoding);
 
+/// The row of a points/levels enmap kept under the key `guild-user`, as a bot of that generation
+/// keeps it: a 5.7-era bot stores plain fields and epoch numbers (~140 bytes of JSON); a 5.8+ bot
+/// also keeps a Date, a Set of badges and a Set of reward roles (~350 bytes of better-serialize).
+JsValue points_value(std::mt19937_64& rng, Encoding encoding, const std::string& guild,
+                     const std::string& user);
+
 }  // namespace enmap

@@ -358,4 +358,37 @@ JsValue bot_value(std::mt19937_64& rng, Encoding encoding) {
     }
 }
 
+JsValue points_value(std::mt19937_64& rng, Encoding encoding, const std::string& guild,
+                     const std::string& user) {
+    using Members = std::vector<JsValue::Member>;
+    static const char* const k_badges[] = {"early", "helper", "voter", "booster", "artist", "veteran"};
+    const double points = static_cast<double>(pick(rng, 100000));
+    Members members = {
+        {u"user", JsValue::str(user)},
+        {u"guild", JsValue::str(guild)},
+        {u"points", JsValue::num(points)},
+        {u"level", JsValue::num(std::floor(0.1 * std::sqrt(points)))},
+        {u"lastSeen",
+         encoding == Encoding::k_json ? JsValue::num(recent_ms(rng)) : JsValue::date(recent_ms(rng))},
+        {u"streak", JsValue::num(static_cast<double>(pick(rng, 30)))},
+    };
+    std::vector<JsValue> badges;
+    const std::size_t first = pick(rng, 6);
+    for (std::size_t i = 0, n = pick(rng, 3); i < n; ++i) {
+        badges.push_back(JsValue::str(std::string(k_badges[(first + i) % 6])));
+    }
+    if (encoding == Encoding::k_json) {
+        members.push_back({u"badges", JsValue::array(std::move(badges))});
+        return JsValue::object(std::move(members));
+    }
+    std::vector<JsValue> roles;
+    for (std::size_t i = 0, n = pick(rng, 3); i < n; ++i) {
+        roles.push_back(JsValue::str(snowflake(rng)));
+    }
+    members.push_back({u"multiplier", JsValue::num(1 + static_cast<double>(pick(rng, 20)) / 8.0)});
+    members.push_back({u"badges", JsValue::set(std::move(badges))});
+    members.push_back({u"rewardRoles", JsValue::set(std::move(roles))});
+    return JsValue::object(std::move(members));
+}
+
 }  // namespace enmap

@@ -5,10 +5,16 @@
 #include <unistd.h>
 
 #include <array>
+#include <cmath>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <mutex>
 #include <random>
+#include <thread>
 #include <vector>
 
+#include "enmap/database.hpp"
 #include "enmap/decode.hpp"
 #include "enmap/encode.hpp"
 #include "enmap/error.hpp"
@@ -195,13 +201,14 @@ SampleResult write_sample_database(const fs::path& dir, const SampleOptions& opt
                 std::string user = w.snowflake();
                 members.emplace_back(guild, user);
                 double pts = static_cast<double>(w.pick(100000));
-                points.put(guild + "-" + user,
-                           w.encode_value(JsValue::object(
-                               {{u("user"), JsValue::str(user)},
-                                {u("guild"), JsValue::str(guild)},
-                                {u("points"), JsValue::num(pts)},
-                                {u("level"), JsValue::num(static_cast<double>(static_cast<int>(pts) / 1000))},
-                                {u("lastSeen"), w.moment()}})));
+                std::string key = guild;
+                key.append("-").append(user);
+                points.put(key,
+                           w.encode_value(JsValue::object({{u("user"), JsValue::str(user)},
+                                                           {u("guild"), JsValue::str(guild)},
+                                                           {u("points"), JsValue::num(pts)},
+                                                           {u("level"), JsValue::num(std::floor(pts / 1000))},
+                                                           {u("lastSeen"), w.moment()}})));
                 if (w.chance(0.15)) {
                     std::vector<JsValue> list;
                     std::uint64_t n = 1 + w.pick(4);
@@ -211,13 +218,13 @@ SampleResult write_sample_database(const fs::path& dir, const SampleOptions& opt
                                                         {u("reason"), JsValue::str(w.words(4))},
                                                         {u("at"), w.moment()}}));
                     }
-                    warnings.put(guild + "-" + user, w.encode_value(JsValue::array(std::move(list))));
+                    warnings.put(key, w.encode_value(JsValue::array(std::move(list))));
                 }
             }
             std::uint64_t tag_count = 2 + w.pick(6);
             for (std::uint64_t t = 0; t < tag_count; ++t) {
                 std::string name = std::string(t % 2 == 0 ? "faq" : "rule") + std::to_string(t);
-                tags.put(guild + ":" + name,
+                tags.put(std::string(guild).append(":").append(name),
                          w.encode_value(JsValue::object(
                              {{u("content"), JsValue::str(w.words(6 + static_cast<int>(w.pick(10))))},
                               {u("author"), JsValue::str(w.snowflake())},
@@ -322,6 +329,155 @@ SampleResult write_sample_database(const fs::path& dir, const SampleOptions& opt
     for (const auto& [table, rows] : result.rows) {
         result.total_rows += rows;
     }
+    return result;
+}
+
+namespace {
+
+/// Rows of the one-table mode, made on a thread of their own while SQLite inserts the previous
+/// ones: the same seed gives the same rows in the same order, whichever thread is faster.
+class RowMaker {
+public:
+    static constexpr std::size_t k_rows_per_block = 1024;
+    struct Block {
+        std::vector<std::pair<std::string, std::string>> rows;  // key, value
+    };
+
+    RowMaker(Generation gen, std::uint64_t seed) : m_writer(gen, seed), m_thread([this] { run(); }) {}
+    ~RowMaker() {
+        {
+            std::lock_guard lock(m_mutex);
+            m_stop = true;
+        }
+        m_changed.notify_all();
+        m_thread.join();
+    }
+    RowMaker(const RowMaker&) = delete;
+    RowMaker& operator=(const RowMaker&) = delete;
+
+    /// The next block of rows; rethrows the maker's error.
+    Block next() {
+        std::unique_lock lock(m_mutex);
+        m_changed.wait(lock, [&] { return !m_ready.empty() || m_error; });
+        if (m_ready.empty()) {
+            std::rethrow_exception(m_error);
+        }
+        Block block = std::move(m_ready.front());
+        m_ready.pop_front();
+        m_changed.notify_all();
+        return block;
+    }
+
+private:
+    void run() {
+        try {
+            std::vector<std::string> guilds;
+            for (;;) {
+                Block block;
+                for (std::size_t i = 0; i < k_rows_per_block; ++i) {
+                    // About 50 members per guild, guilds and users in no order: a bot's write order.
+                    if (guilds.empty() || m_writer.pick(50) == 0) {
+                        guilds.push_back(m_writer.snowflake());
+                    }
+                    const std::string& guild = guilds[m_writer.pick(guilds.size())];
+                    std::string user = m_writer.snowflake();
+                    std::string value = m_writer.encode_value(
+                        points_value(m_writer.m_rng, m_writer.m_gen.encoding, guild, user));
+                    std::string key = guild;
+                    key.append("-").append(user);
+                    block.rows.emplace_back(std::move(key), std::move(value));
+                }
+                std::unique_lock lock(m_mutex);
+                m_changed.wait(lock, [&] { return m_stop || m_ready.size() < 8; });
+                if (m_stop) {
+                    return;
+                }
+                m_ready.push_back(std::move(block));
+                m_changed.notify_all();
+            }
+        } catch (...) {
+            std::lock_guard lock(m_mutex);
+            m_error = std::current_exception();
+            m_changed.notify_all();
+        }
+    }
+
+    Writer m_writer;
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    std::deque<Block> m_ready;
+    bool m_stop = false;
+    std::exception_ptr m_error;
+    std::thread m_thread;  // last: it starts once the members above exist
+};
+
+}  // namespace
+
+SampleTableResult write_sample_table(const fs::path& dir, const SampleTableOptions& options) {
+    Generation gen = parse_generation(options.generation);
+    if (options.rows == 0 && options.target_mb == 0) {
+        throw UsageError("sample-data: give --rows N or --target-mb M for the one-table mode");
+    }
+    if (options.table.empty() || options.table.rfind("internal::", 0) == 0) {
+        throw UsageError("sample-data: --table '" + options.table + "' is not a name Enmap gives a table",
+                         "use a plain name such as points");
+    }
+    fs::create_directories(dir);
+    fs::path file = dir / "enmap.sqlite";
+    if (fs::exists(file)) {
+        throw InputError(file.string() + " already exists; sample-data never overwrites a database",
+                         "choose an empty --out folder");
+    }
+    constexpr std::uint64_t k_page_size = 4096;
+    const std::uint64_t target_pages = options.target_mb * 1024 * 1024 / k_page_size;
+    SampleTableResult result;
+    {
+        SQLite::Database db(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        // Fast while writing: no journal, no fsync, one transaction, a cache that holds the key
+        // index. journal_mode=OFF is not recorded in the file, which closes as a rollback-journal one.
+        db.exec("PRAGMA page_size = " + std::to_string(k_page_size));
+        db.exec("PRAGMA journal_mode = OFF");
+        db.exec("PRAGMA synchronous = OFF");
+        db.exec("PRAGMA locking_mode = EXCLUSIVE");
+        db.exec("PRAGMA cache_size = -262144");
+        db.exec("BEGIN");
+        const std::string table = quote_identifier(options.table);
+        db.exec("CREATE TABLE " + table + " (key text PRIMARY KEY, value text)");
+        db.exec("CREATE TABLE 'internal::autonum' (enmap TEXT PRIMARY KEY, lastnum INTEGER)");
+        SQLite::Statement counter(db, "INSERT INTO 'internal::autonum' (enmap, lastnum) VALUES (?, 0)");
+        counter.bind(1, options.table);
+        counter.exec();
+        SQLite::Statement insert(db, "INSERT OR IGNORE INTO " + table + " (key, value) VALUES (?, ?)");
+        SQLite::Statement page_count(db, "PRAGMA page_count");
+        RowMaker maker(gen, options.seed);
+        bool done = false;
+        while (!done) {
+            if (target_pages != 0) {
+                page_count.reset();
+                page_count.executeStep();
+                if (static_cast<std::uint64_t>(page_count.getColumn(0).getInt64()) >= target_pages) {
+                    break;
+                }
+            }
+            RowMaker::Block block = maker.next();
+            for (const auto& [key, value] : block.rows) {
+                if (options.rows != 0 && result.rows == options.rows) {
+                    done = true;
+                    break;
+                }
+                insert.reset();
+                insert.bindNoCopy(1, key);
+                insert.bindNoCopy(2, value);
+                if (insert.exec() == 1) {  // 0: the key was drawn twice; take the next row instead
+                    ++result.rows;
+                    result.value_bytes += value.size();
+                }
+            }
+        }
+        db.exec("COMMIT");
+        db.exec("PRAGMA journal_mode = DELETE");
+    }
+    result.file_bytes = fs::file_size(file);
     return result;
 }
 

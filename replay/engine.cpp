@@ -11,6 +11,7 @@
 
 #include "enmap/summary.hpp"
 #include "replay/catalog.hpp"
+#include "replay/copy.hpp"
 #include "replay/json_text.hpp"
 #include "replay/ledger.hpp"
 #include "replay/naming.hpp"
@@ -63,7 +64,7 @@ private:
     void run_drizzle(pqxx::work& tx);
     void run_autonum(pqxx::work& tx);
     void run_module(pqxx::work& tx, const Module& module, int index, int count);
-    std::uint64_t load_table(pqxx::transaction_base& tx, const std::string& module, const std::string& enmap,
+    std::uint64_t load_table(pqxx::dbtransaction& tx, ModuleReport& report, const std::string& enmap,
                              const std::string& table);
     void run_verify(pqxx::transaction_base& tx, const fs::path& file);
     void record_failed_run(const std::string& error);
@@ -176,39 +177,46 @@ ModuleRecord Run::to_record(const ModuleReport& m, int position) const {
     return r;
 }
 
-std::uint64_t Run::load_table(pqxx::transaction_base& tx, const std::string& module, const std::string& enmap,
+std::uint64_t Run::load_table(pqxx::dbtransaction& tx, ModuleReport& report, const std::string& enmap,
                               const std::string& table) {
+    const std::string& module = report.name;
     auto start = Clock::now();
     std::string name = tx.quote_name(table);
     tx.exec("CREATE TABLE " + name + " (key text NOT NULL, value jsonb NOT NULL)");
     std::uint64_t total = m_rows[enmap];
     std::uint64_t rows = 0;
+    std::uint64_t loaded = 0;
     {
-        pqxx::stream_to stream(tx, table, std::vector<std::string>{"key", "value"});
-        std::string key_text;
-        std::string value_text;
-        m_source.for_each_row(enmap, [&](std::string_view key, std::string_view value) {
-            key_text.assign(key);
-            value_text.assign(value);
-            stream << std::tie(key_text, value_text);
-            ++rows;
-            if ((rows & 0x3FFF) == 0) {
+        // Binary tuples in large writes; FREEZE, since the table was created in this savepoint:
+        // the rows are written frozen and the pages all-visible, so reading them back (validation,
+        // transforms) sets no hint bits. Nobody else can see the table before COMMIT anyway.
+        CopyIn copy(tx, table, "key, value", true);
+        m_source.for_each_tuple_chunk(enmap, [&](std::string_view tuples, std::uint64_t n) {
+            copy.write(tuples);
+            rows += n;
+            if (rows < total) {
                 m_events.progress(module, table, rows, total, since(start));
             }
         });
-        stream.complete();
+        loaded = copy.finish();
     }
     m_events.progress(module, table, rows, total, since(start));
-    if (rows != total) {
+    if (rows != total || loaded != total) {
         throw enmap::InputError("the source gave " + std::to_string(rows) + " rows for the enmap '" + enmap +
-                                "' while preflight counted " + std::to_string(total) + "; did it change?");
+                                "' (PostgreSQL took " + std::to_string(loaded) +
+                                ") while preflight counted " + std::to_string(total) + "; did it change?");
     }
+    auto key_start = Clock::now();
     try {
         tx.exec("ALTER TABLE " + name + " ADD PRIMARY KEY (key)");
     } catch (const pqxx::unique_violation& e) {
         throw enmap::InputError("the enmap '" + enmap + "' holds a key twice in the source " +
                                 m_source.description() + ": " + e.what());
     }
+    report.copy_seconds += std::chrono::duration<double>(key_start - start).count();
+    report.key_seconds += since(key_start);
+    spdlog::debug("{}: COPY {:.2f} s, primary key {:.2f} s", table,
+                  std::chrono::duration<double>(key_start - start).count(), since(key_start));
     return rows;
 }
 
@@ -234,9 +242,11 @@ void Run::run_verify(pqxx::transaction_base& tx, const fs::path& file) {
             }
             rows += "\n    " + row.dump();
         }
-        throw enmap::ValidationError("verify query at " + where + " returned " +
-                                     std::to_string(result.size()) + " offending row(s); the first " +
-                                     std::to_string(std::min<std::size_t>(10, result.size())) + ":" + rows);
+        std::string message = "verify query at " + where + " returned " + std::to_string(result.size()) +
+                              " offending row(s); the first " +
+                              std::to_string(std::min<std::size_t>(10, result.size())) + ":";
+        message += rows;
+        throw enmap::ValidationError(message);
     }
 }
 
@@ -335,7 +345,7 @@ void Run::run_module(pqxx::work& tx, const Module& module, int index, int count)
             auto phase = Clock::now();
             for (const auto& enmap : module.enmaps) {
                 const std::string& table = m_report.table_names.at(enmap);
-                std::uint64_t rows = load_table(sub, module.name, enmap, table);
+                std::uint64_t rows = load_table(sub, report, enmap, table);
                 report.rows += rows;
                 report.tables.emplace_back(enmap, table);
                 record.tables.push_back({enmap, table, rows, m_digests[enmap]});
@@ -361,9 +371,20 @@ void Run::run_module(pqxx::work& tx, const Module& module, int index, int count)
             }
             report.verify_seconds = since(phase);
             record.objects = catalog_diff(before, catalog_objects(sub));
+            // Without transform or verify files nothing touched the raw_ tables after COPY: their
+            // row counts are COPY's.
+            std::map<std::string, std::uint64_t> loaded;
+            if (module.transform.empty() && module.verify.empty()) {
+                for (const auto& t : record.tables) {
+                    loaded[t.table] = t.rows;
+                }
+            }
             for (const auto& o : record.objects) {
                 std::int64_t rows = -1;
-                if (o.kind == "table") {
+                auto it = loaded.find(o.name);
+                if (o.kind == "table" && it != loaded.end() && o.identity == o.name) {
+                    rows = static_cast<std::int64_t>(it->second);
+                } else if (o.kind == "table") {
                     rows = sub.exec1("SELECT count(*) FROM " + o.identity)[0].as<std::int64_t>();
                 }
                 record.object_rows.push_back(rows);
@@ -459,6 +480,8 @@ void Run::record_failed_run(const std::string& error) {
 ReplayReport Run::execute() {
     auto start = Clock::now();
     preflight();
+    m_report.preflight_seconds = since(start);
+    auto phase_start = Clock::now();
     auto conn = connect(m_options.database_url);
     std::string lock = "SELECT pg_advisory_xact_lock(" + std::to_string(k_advisory_lock_key) + ")";
     if (!m_options.dry_run) {
@@ -489,6 +512,7 @@ ReplayReport Run::execute() {
         if (!m_drizzle.empty()) {
             run_drizzle(tx);
         }
+        m_report.setup_seconds = since(phase_start);
         run_autonum(tx);
         std::vector<const Module*> selected;
         for (const auto& m : m_plan.modules) {
@@ -524,6 +548,7 @@ ReplayReport Run::execute() {
                                          "the whole replay rolled back; nothing was committed. Report this: "
                                          "it means a row changed on its way in");
         }
+        phase_start = Clock::now();
         int committed = 0;
         int failed = 0;
         for (const auto& m : m_report.modules) {
@@ -538,15 +563,30 @@ ReplayReport Run::execute() {
         }
         record_drizzle_rows(tx, m_run_id, m_report.drizzle_rows);
         if (!m_options.dry_run) {
+            auto states_start = Clock::now();
+            // Validation has just read every raw_ table back with table_state's checksum; other
+            // tables (a transform's) are read here.
+            std::map<std::uint32_t, const ServerChecksum*> validated;
+            for (const auto& c : m_report.validation.checksums) {
+                validated[c.oid] = &c;
+            }
             std::vector<TableState> states;
             for (const auto& record : m_records) {
                 for (const auto& o : record.objects) {
-                    if (o.kind == "table") {
+                    if (o.kind != "table") {
+                        continue;
+                    }
+                    auto it = validated.find(o.oid);
+                    if (it != validated.end()) {
+                        states.push_back({o.identity, static_cast<std::int64_t>(it->second->rows),
+                                          std::to_string(it->second->sum)});
+                    } else {
                         states.push_back(table_state(tx, o.identity));
                     }
                 }
             }
             record_table_states(tx, m_run_id, states);
+            spdlog::debug("table states of {} tables: {:.2f} s", states.size(), since(states_start));
         }
         m_report.status = m_options.dry_run ? "dry-run" : (failed > 0 ? "partial" : "committed");
         finish_run(tx, m_run_id, m_report.status, m_report.rows, committed, failed, "",
@@ -559,6 +599,7 @@ ReplayReport Run::execute() {
             tx.commit();
             m_report.run_id = m_run_id;
         }
+        m_report.finish_seconds = since(phase_start);
     } catch (const pqxx::broken_connection& e) {
         std::string message =
             "the connection to PostgreSQL was lost: " + redact_message(e.what(), m_options.database_url);
@@ -604,6 +645,8 @@ nlohmann::json ModuleReport::to_json() const {
                         {"rows", rows},
                         {"seconds", seconds},
                         {"load_seconds", load_seconds},
+                        {"copy_seconds", copy_seconds},
+                        {"key_seconds", key_seconds},
                         {"transform_seconds", transform_seconds},
                         {"verify_seconds", verify_seconds},
                         {"rows_per_second", static_cast<std::uint64_t>(rate)},
@@ -638,6 +681,9 @@ nlohmann::json ReplayReport::to_json() const {
             {"drizzle_rows", drizzle},
             {"rows", rows},
             {"seconds", seconds},
+            {"preflight_seconds", preflight_seconds},
+            {"setup_seconds", setup_seconds},
+            {"finish_seconds", finish_seconds},
             {"load_seconds", load_seconds},
             {"rows_per_second", static_cast<std::uint64_t>(rate)},
             {"validation", validation.to_json()},

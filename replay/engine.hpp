@@ -37,6 +37,8 @@ struct ModuleReport {
     std::uint64_t rows = 0;
     double seconds = 0;
     double load_seconds = 0;
+    double copy_seconds = 0;  // of load_seconds: COPY
+    double key_seconds = 0;   // of load_seconds: ADD PRIMARY KEY
     double transform_seconds = 0;
     double verify_seconds = 0;
     std::string error;
@@ -58,6 +60,9 @@ struct ReplayReport {
     std::vector<DrizzleRow> drizzle_rows;
     std::uint64_t rows = 0;
     double seconds = 0;
+    double preflight_seconds = 0;  // reading, decoding and checking the source, the plan, the names
+    double setup_seconds = 0;      // connecting, the ledger, the target checks, the catalog fingerprint
+    double finish_seconds = 0;     // after validation: the ledger's records and COMMIT
     double load_seconds = 0;
     ValidationReport validation;
     enmap::LossyCounts lossy;

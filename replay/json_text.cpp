@@ -367,115 +367,216 @@ std::size_t expect_literal(std::string_view text, std::size_t pos, std::string_v
 
 constexpr std::size_t k_max_depth = 10000;
 
-std::size_t normalize(std::string_view text, std::size_t pos, std::string& out, std::size_t depth) {
-    if (depth > k_max_depth) {
-        fail("nesting too deep", pos);
+// Writes jsonb's printing of JSON text without a heap allocation per member or string: members go
+// straight to the output, and an object whose keys are not already in jsonb's order (length, then
+// bytes; the last of duplicates) is rewritten once from a copy. Strings without escapes and
+// numbers without exponents print as written (a negative zero loses its sign).
+class Normalizer {
+public:
+    /// Starts on new text; the buffers stay allocated from call to call.
+    void reset(std::string_view text) {
+        m_text = text;
+        m_members.clear();
+        m_keys.clear();
     }
-    pos = skip_ws(text, pos);
-    if (pos >= text.size()) {
-        fail("unexpected end", pos);
+
+    std::size_t value(std::size_t pos, std::string& out, std::size_t depth) {
+        if (depth > k_max_depth) {
+            fail("nesting too deep", pos);
+        }
+        pos = skip_ws(m_text, pos);
+        if (pos >= m_text.size()) {
+            fail("unexpected end", pos);
+        }
+        char c = m_text[pos];
+        if (c == '{') {
+            return object(pos, out, depth);
+        }
+        if (c == '[') {
+            pos = skip_ws(m_text, pos + 1);
+            out.push_back('[');
+            if (pos < m_text.size() && m_text[pos] == ']') {
+                out.push_back(']');
+                return pos + 1;
+            }
+            bool first = true;
+            while (true) {
+                if (!first) {
+                    out.append(", ");
+                }
+                first = false;
+                pos = skip_ws(m_text, value(pos, out, depth + 1));
+                if (pos < m_text.size() && m_text[pos] == ',') {
+                    ++pos;
+                    continue;
+                }
+                if (pos < m_text.size() && m_text[pos] == ']') {
+                    out.push_back(']');
+                    return pos + 1;
+                }
+                fail("expected ',' or ']'", pos);
+            }
+        }
+        if (c == '"') {
+            return string(pos, out, nullptr);
+        }
+        if (c == 't') {
+            out.append("true");
+            return expect_literal(m_text, pos, "true");
+        }
+        if (c == 'f') {
+            out.append("false");
+            return expect_literal(m_text, pos, "false");
+        }
+        if (c == 'n') {
+            out.append("null");
+            return expect_literal(m_text, pos, "null");
+        }
+        NumberToken n = read_number(m_text, pos);
+        if (m_text.substr(pos, n.end - pos).find_first_of("eE") == std::string_view::npos) {
+            bool zero = n.int_digits.find_first_not_of('0') == std::string_view::npos &&
+                        n.frac_digits.find_first_not_of('0') == std::string_view::npos;
+            std::size_t from = n.negative && zero ? pos + 1 : pos;
+            out.append(m_text.substr(from, n.end - from));
+        } else {
+            append_numeric(out, n);
+        }
+        return n.end;
     }
-    JsonTextIssues issues;
-    char c = text[pos];
-    if (c == '{') {
-        std::vector<std::pair<std::string, std::string>> members;
-        pos = skip_ws(text, pos + 1);
-        if (pos < text.size() && text[pos] == '}') {
-            out.append("{}");
+
+private:
+    struct Member {
+        bool key_decoded = false;  // the key had escapes: its bytes are in m_keys, else in m_text
+        std::size_t key_at = 0;
+        std::size_t key_size = 0;
+        std::size_t begin = 0;  // the member's printing (key, ": ", value) in the output
+        std::size_t end = 0;
+    };
+
+    [[nodiscard]] std::string_view key(const Member& m) const {
+        return m.key_decoded ? std::string_view(m_keys).substr(m.key_at, m.key_size)
+                             : m_text.substr(m.key_at, m.key_size);
+    }
+
+    // A string token at pos, printed as jsonb prints it; with `member`, also where its decoded
+    // bytes are. Returns the offset past it.
+    std::size_t string(std::size_t pos, std::string& out, Member* member) {
+        std::size_t start = pos + 1;
+        std::size_t at = start;
+        bool plain = true;
+        while (at < m_text.size()) {
+            auto c = static_cast<unsigned char>(m_text[at]);
+            if (c == '"') {
+                break;
+            }
+            if (c == '\\' || c < 0x20 || c >= 0x80) {
+                plain = false;
+                break;
+            }
+            ++at;
+        }
+        if (plain && at < m_text.size()) {
+            // Printable ASCII without escapes: jsonb prints it as it is.
+            out.append(m_text.substr(pos, at + 1 - pos));
+            if (member != nullptr) {
+                member->key_at = start;
+                member->key_size = at - start;
+            }
+            return at + 1;
+        }
+        JsonTextIssues issues;
+        std::size_t decoded_at = m_keys.size();
+        std::size_t end = walk_string(m_text, pos, &m_keys, issues);
+        append_jsonb_string(out, std::string_view(m_keys).substr(decoded_at));
+        if (member != nullptr) {
+            member->key_decoded = true;
+            member->key_at = decoded_at;
+            member->key_size = m_keys.size() - decoded_at;
+        } else {
+            m_keys.resize(decoded_at);
+        }
+        return end;
+    }
+
+    std::size_t object(std::size_t pos, std::string& out, std::size_t depth) {
+        pos = skip_ws(m_text, pos + 1);
+        out.push_back('{');
+        if (pos < m_text.size() && m_text[pos] == '}') {
+            out.push_back('}');
             return pos + 1;
         }
+        const std::size_t base = m_members.size();
+        const std::size_t keys_base = m_keys.size();
+        const std::size_t start = out.size();
         while (true) {
-            pos = skip_ws(text, pos);
-            std::pair<std::string, std::string> member;
-            pos = walk_string(text, pos, &member.first, issues);
-            pos = skip_ws(text, pos);
-            if (pos >= text.size() || text[pos] != ':') {
+            pos = skip_ws(m_text, pos);
+            if (pos >= m_text.size() || m_text[pos] != '"') {
+                fail("expected a string", pos);
+            }
+            if (m_members.size() > base) {
+                out.append(", ");
+            }
+            Member member;
+            member.begin = out.size();
+            pos = skip_ws(m_text, string(pos, out, &member));
+            if (pos >= m_text.size() || m_text[pos] != ':') {
                 fail("expected ':'", pos);
             }
-            pos = normalize(text, pos + 1, member.second, depth + 1);
-            members.push_back(std::move(member));
-            pos = skip_ws(text, pos);
-            if (pos < text.size() && text[pos] == ',') {
+            out.append(": ");
+            pos = value(pos + 1, out, depth + 1);
+            member.end = out.size();
+            m_members.push_back(member);
+            pos = skip_ws(m_text, pos);
+            if (pos < m_text.size() && m_text[pos] == ',') {
                 ++pos;
                 continue;
             }
-            if (pos < text.size() && text[pos] == '}') {
+            if (pos < m_text.size() && m_text[pos] == '}') {
                 ++pos;
                 break;
             }
             fail("expected ',' or '}'", pos);
         }
-        // jsonb orders keys by length, then bytes; of duplicate keys the last one wins.
-        std::stable_sort(members.begin(), members.end(), [](const auto& a, const auto& b) {
-            if (a.first.size() != b.first.size()) {
-                return a.first.size() < b.first.size();
+        auto before = [&](const Member& a, const Member& b) {
+            std::string_view x = key(a);
+            std::string_view y = key(b);
+            return x.size() != y.size() ? x.size() < y.size() : x < y;
+        };
+        auto first = m_members.begin() + static_cast<std::ptrdiff_t>(base);
+        bool ordered = true;
+        for (auto it = first; it + 1 != m_members.end(); ++it) {
+            if (!before(*it, *(it + 1))) {
+                ordered = false;
+                break;
             }
-            return a.first < b.first;
-        });
-        out.push_back('{');
-        bool first = true;
-        for (std::size_t i = 0; i < members.size(); ++i) {
-            if (i + 1 < members.size() && members[i + 1].first == members[i].first) {
-                continue;
+        }
+        if (!ordered) {
+            std::stable_sort(first, m_members.end(), before);
+            m_reorder.assign(out, start, std::string::npos);
+            out.resize(start);
+            bool written = false;
+            for (auto it = first; it != m_members.end(); ++it) {
+                if (it + 1 != m_members.end() && key(*(it + 1)) == key(*it)) {
+                    continue;  // of duplicate keys the last one wins
+                }
+                if (written) {
+                    out.append(", ");
+                }
+                written = true;
+                out.append(m_reorder, it->begin - start, it->end - it->begin);
             }
-            if (!first) {
-                out.append(", ");
-            }
-            first = false;
-            append_jsonb_string(out, members[i].first);
-            out.append(": ");
-            out.append(members[i].second);
         }
         out.push_back('}');
+        m_members.resize(base);
+        m_keys.resize(keys_base);
         return pos;
     }
-    if (c == '[') {
-        pos = skip_ws(text, pos + 1);
-        out.push_back('[');
-        if (pos < text.size() && text[pos] == ']') {
-            out.push_back(']');
-            return pos + 1;
-        }
-        bool first = true;
-        while (true) {
-            if (!first) {
-                out.append(", ");
-            }
-            first = false;
-            pos = skip_ws(text, normalize(text, pos, out, depth + 1));
-            if (pos < text.size() && text[pos] == ',') {
-                ++pos;
-                continue;
-            }
-            if (pos < text.size() && text[pos] == ']') {
-                out.push_back(']');
-                return pos + 1;
-            }
-            fail("expected ',' or ']'", pos);
-        }
-    }
-    if (c == '"') {
-        std::string s;
-        pos = walk_string(text, pos, &s, issues);
-        append_jsonb_string(out, s);
-        return pos;
-    }
-    if (c == 't') {
-        out.append("true");
-        return expect_literal(text, pos, "true");
-    }
-    if (c == 'f') {
-        out.append("false");
-        return expect_literal(text, pos, "false");
-    }
-    if (c == 'n') {
-        out.append("null");
-        return expect_literal(text, pos, "null");
-    }
-    NumberToken n = read_number(text, pos);
-    append_numeric(out, n);
-    return n.end;
-}
+
+    std::string_view m_text;
+    std::vector<Member> m_members;  // a stack: each open object owns the members from its base
+    std::string m_keys;             // decoded keys that had escapes, a stack likewise
+    std::string m_reorder;          // an object's printing while it is put in order
+};
 
 }  // namespace
 
@@ -561,13 +662,19 @@ std::size_t decode_json_string(std::string_view text, std::size_t pos, std::stri
     return walk_string(text, pos, &out, issues);
 }
 
-std::string jsonb_text(std::string_view json) {
-    std::string out;
-    out.reserve(json.size() + json.size() / 8);
-    std::size_t end = skip_ws(json, normalize(json, 0, out, 0));
+void append_jsonb_text(std::string& out, std::string_view json) {
+    thread_local Normalizer normalizer;
+    normalizer.reset(json);
+    std::size_t end = skip_ws(json, normalizer.value(0, out, 0));
     if (end != json.size()) {
         fail("trailing text after the value", end);
     }
+}
+
+std::string jsonb_text(std::string_view json) {
+    std::string out;
+    out.reserve(json.size() + json.size() / 8);
+    append_jsonb_text(out, json);
     return out;
 }
 

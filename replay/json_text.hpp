@@ -28,4 +28,7 @@ std::size_t decode_json_string(std::string_view text, std::size_t pos, std::stri
 /// them (1e21 -> 1000000000000000000000, 1.50 stays 1.50). Throws enmap::InputError.
 std::string jsonb_text(std::string_view json);
 
+/// jsonb_text appended to `out`. Throws enmap::InputError.
+void append_jsonb_text(std::string& out, std::string_view json);
+
 }  // namespace replay

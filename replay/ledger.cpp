@@ -1,6 +1,9 @@
 #include "replay/ledger.hpp"
 
+#include <cmath>
 #include <pqxx/pqxx>
+
+#include "replay/validate.hpp"
 
 namespace replay {
 
@@ -78,7 +81,7 @@ CREATE TABLE IF NOT EXISTS enmap_migrate.table_states (
 )sql";
 
 std::string ms(double seconds) {
-    return std::to_string(static_cast<long long>(seconds * 1000.0 + 0.5));
+    return std::to_string(std::llround(seconds * 1000.0));
 }
 
 std::string opt_text(pqxx::transaction_base& tx, const std::string& s) {
@@ -145,10 +148,14 @@ void record_drizzle_rows(pqxx::transaction_base& tx, std::int64_t run_id,
 }
 
 TableState table_state(pqxx::transaction_base& tx, const std::string& identity) {
-    auto row = tx.exec1(
-        "SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint::numeric), "
-        "0)::text FROM " +
-        identity + " t");
+    std::string columns =
+        tx.exec1(
+              "SELECT coalesce(string_agg(attname || ' ' || format_type(atttypid, atttypmod), ',' ORDER BY "
+              "attnum), '') FROM pg_attribute WHERE attrelid = " +
+              tx.quote(identity) + "::regclass AND attnum > 0 AND NOT attisdropped")[0]
+            .c_str();
+    std::string row_text = columns == "key text,value jsonb" ? k_raw_row_text : "t::text";
+    auto row = tx.exec1("SELECT count(*), " + checksum_sql(row_text) + " FROM " + identity + " t");
     return {identity, row[0].as<std::int64_t>(), row[1].c_str()};
 }
 

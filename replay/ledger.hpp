@@ -61,7 +61,7 @@ struct ModuleRecord {
 struct TableState {
     std::string identity;
     std::int64_t rows = 0;
-    std::string digest;  // order-independent: the sum of the first 64 bits of md5(row text) per row
+    std::string digest;  // order-independent: validate.hpp's checksum over the rows (see table_state)
 };
 
 /// Creates the ledger schema and tables when missing (idempotent).
@@ -81,7 +81,10 @@ void record_drizzle_rows(pqxx::transaction_base& tx, std::int64_t run_id,
                          const std::vector<DrizzleRow>& rows);
 
 /// Counts and digests the rows of a table (order-independent, so a re-created table compares
-/// equal); throws pqxx errors.
+/// equal): the sum, mod 2^64, of hashtextextended over each row's text, where the row text of a
+/// table shaped like a raw_ table (key text, value jsonb) is validation's (key TAB value::text),
+/// so a replay records its raw_ tables' states from validation's read-back without another
+/// scan, and of any other table its row as text (t::text). Throws pqxx errors.
 TableState table_state(pqxx::transaction_base& tx, const std::string& identity);
 
 /// Records the state of each table a run created, as it leaves them.

@@ -5,12 +5,18 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "enmap/database.hpp"
 #include "enmap/error.hpp"
 #include "enmap/export_file.hpp"
 #include "enmap/summary.hpp"
 #include "enmap/table_reader.hpp"
+#include "replay/store_vfs.hpp"
 #include "snapshot/hash.hpp"
 #include "snapshot/store.hpp"
 
@@ -19,6 +25,12 @@ namespace fs = std::filesystem;
 namespace replay {
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 fs::path private_temp_dir() {
     static std::atomic<unsigned> counter{0};
@@ -30,6 +42,167 @@ fs::path private_temp_dir() {
     return dir;
 }
 
+// Raw rows handed from the reading thread to the decoding one, copied out of SQLite's buffers.
+struct RawBatch {
+    static constexpr std::size_t k_bytes = std::size_t{512} * 1024;
+    static constexpr std::size_t k_rows = 4096;
+    struct Row {
+        std::size_t key_at = 0;
+        std::size_t key_size = 0;
+        std::size_t value_at = 0;
+        std::size_t value_size = 0;
+        bool value_is_null = false;
+        bool parsed_value = false;
+    };
+    std::size_t table = 0;  // index into the list of tables
+    bool last = false;      // the table's last batch
+    std::string bytes;
+    std::vector<Row> rows;
+
+    void reset(std::size_t table_index) {
+        table = table_index;
+        last = false;
+        bytes.clear();
+        rows.clear();
+    }
+    void add(const enmap::RawRow& raw) {
+        Row row;
+        row.key_at = bytes.size();
+        row.key_size = raw.key.size();
+        bytes.append(raw.key);
+        row.value_at = bytes.size();
+        row.value_size = raw.value.size();
+        bytes.append(raw.value);
+        row.value_is_null = raw.value_is_null;
+        row.parsed_value = raw.parsed_value;
+        rows.push_back(row);
+    }
+    [[nodiscard]] bool full() const { return bytes.size() >= k_bytes || rows.size() >= k_rows; }
+    [[nodiscard]] enmap::RawRow raw(const Row& row) const {
+        enmap::RawRow raw;
+        raw.key = std::string_view(bytes).substr(row.key_at, row.key_size);
+        raw.value = std::string_view(bytes).substr(row.value_at, row.value_size);
+        raw.value_is_null = row.value_is_null;
+        raw.parsed_value = row.parsed_value;
+        return raw;
+    }
+};
+
+// A bounded hand-over of batches between one reader and one decoder; batches are recycled.
+class BatchQueue {
+public:
+    explicit BatchQueue(std::size_t batches) {
+        for (std::size_t i = 0; i < batches; ++i) {
+            m_free.push_back(std::make_unique<RawBatch>());
+        }
+    }
+    // The reader: an empty batch, or nullptr once the queue is closed.
+    std::unique_ptr<RawBatch> take_free() {
+        std::unique_lock lock(m_mutex);
+        m_changed.wait(lock, [&] { return m_closed || !m_free.empty(); });
+        if (m_closed) {
+            return nullptr;
+        }
+        auto batch = std::move(m_free.front());
+        m_free.pop_front();
+        return batch;
+    }
+    void push(std::unique_ptr<RawBatch> batch) {
+        std::lock_guard lock(m_mutex);
+        m_full.push_back(std::move(batch));
+        m_changed.notify_all();
+    }
+    // The decoder: the next batch; nullptr when the reader finished; rethrows the reader's error.
+    std::unique_ptr<RawBatch> pop() {
+        std::unique_lock lock(m_mutex);
+        m_changed.wait(lock, [&] { return m_done || !m_full.empty(); });
+        if (!m_full.empty()) {
+            auto batch = std::move(m_full.front());
+            m_full.pop_front();
+            return batch;
+        }
+        if (m_error) {
+            std::rethrow_exception(m_error);
+        }
+        return nullptr;
+    }
+    void give_back(std::unique_ptr<RawBatch> batch) {
+        std::lock_guard lock(m_mutex);
+        m_free.push_back(std::move(batch));
+        m_changed.notify_all();
+    }
+    // The reader is done (with its error, if any).
+    void finish(std::exception_ptr error) {
+        std::lock_guard lock(m_mutex);
+        m_done = true;
+        m_error = std::move(error);
+        m_changed.notify_all();
+    }
+    // The decoder gives up: the reader stops at its next batch.
+    void close() {
+        std::lock_guard lock(m_mutex);
+        m_closed = true;
+        m_changed.notify_all();
+    }
+
+private:
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    std::deque<std::unique_ptr<RawBatch>> m_free;
+    std::deque<std::unique_ptr<RawBatch>> m_full;
+    bool m_closed = false;
+    bool m_done = false;
+    std::exception_ptr m_error;
+};
+
+// The manifest's digest of a table when decoding under these options must give the very rows it
+// was taken over: the manifest is summarized under --invalid-text=replace --functions=source with
+// no --format, so only a --format override, or --functions=drop over a table holding functions,
+// can change a row. (Under the error policies, a row that would differ is a violation and the
+// replay stops before anything is written.)
+struct ManifestTable {
+    std::string digest;
+    std::uint64_t rows = 0;
+};
+
+std::optional<ManifestTable> reusable_digest(const nlohmann::json& manifest, const std::string& table,
+                                             const enmap::DecodeOptions& options,
+                                             const std::map<std::string, enmap::Encoding>& formats) {
+    if (formats.count(table) > 0 || !manifest.contains("tables") || !manifest["tables"].is_object()) {
+        return std::nullopt;
+    }
+    const auto& tables = manifest["tables"];
+    auto it = tables.find(table);
+    if (it == tables.end() || !it->is_object() || it->value("digest", "") != enmap::k_content_digest_version ||
+        !it->contains("sha256") || !(*it)["sha256"].is_string() || !it->contains("rows") ||
+        !(*it)["rows"].is_number_unsigned()) {
+        return std::nullopt;
+    }
+    if (options.functions == enmap::FunctionPolicy::k_drop) {
+        const auto lossy = it->value("lossy", nlohmann::json::object());
+        if (!lossy.is_object() || lossy.value("functions_kept", 0) != 0) {
+            return std::nullopt;
+        }
+    }
+    return ManifestTable{(*it)["sha256"].get<std::string>(), (*it)["rows"].get<std::uint64_t>()};
+}
+
+// True when the manifest summarizes the enmap tables and every one's digest stands for the rows
+// decoded under these options, so that every table can be read in storage order.
+bool all_digests_reusable(const nlohmann::json& manifest, const enmap::DecodeOptions& options,
+                          const std::map<std::string, enmap::Encoding>& formats) {
+    if (!manifest.contains("tables") || !manifest["tables"].is_object() || manifest["tables"].empty()) {
+        return false;
+    }
+    for (const auto& [name, summary] : manifest["tables"].items()) {
+        bool enmap_table = summary.is_object() && summary.contains("rows");
+        if (enmap_table && !reusable_digest(manifest, name, options, formats)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 }  // namespace
 
 SnapshotSource::SnapshotSource(fs::path store, std::string ref,
@@ -38,6 +211,7 @@ SnapshotSource::SnapshotSource(fs::path store, std::string ref,
 
 SnapshotSource::~SnapshotSource() {
     m_enmap.reset();
+    m_spool.reset();
     if (!m_dir.empty()) {
         std::error_code ec;
         fs::remove_all(m_dir, ec);
@@ -45,87 +219,226 @@ SnapshotSource::~SnapshotSource() {
 }
 
 void SnapshotSource::prepare(const enmap::DecodeOptions& options) {
-    m_options = options;
-    nlohmann::json manifest;
-    {
-        snapshot::Store store(m_store, snapshot::Store::Access::k_read, "enmap-migrate replay");
-        snapshot::Hash id = store.resolve(m_ref);
-        m_id = snapshot::to_hex(id);
-        manifest = store.read_manifest(id);
-        m_dir = private_temp_dir();
-        spdlog::debug("snapshot {}: materializing into {}", m_id.substr(0, 12), m_dir.string());
-        snapshot::MaterializeOptions scratch;
-        scratch.durable = false;  // a private scratch copy, read once and removed
-        store.materialize(id, m_dir, scratch);
+    if (m_prepared && options.invalid_text == m_options.invalid_text &&
+        options.functions == m_options.functions && options.max_depth == m_options.max_depth &&
+        options.max_sparse_length == m_options.max_sparse_length) {
+        return;  // a snapshot does not change: the spool already holds these rows (rehearse validates after
+                 // replay)
     }
+    m_prepared = false;
+    m_options = options;
+    auto start = Clock::now();
+    m_spool.reset();
+    if (!m_dir.empty()) {
+        std::error_code ec;
+        fs::remove_all(m_dir, ec);
+    }
+    m_dir = private_temp_dir();
+    const fs::path files = m_dir / "files";
+    // The store stays open (a shared lock) while its database is read through the VFS.
+    snapshot::Store store(m_store, snapshot::Store::Access::k_read, "enmap-migrate replay");
+    snapshot::Hash id = store.resolve(m_ref);
+    m_id = snapshot::to_hex(id);
+    nlohmann::json manifest = store.read_manifest(id);
     std::string label =
         manifest.value("label", nlohmann::json()).is_string() ? manifest["label"].get<std::string>() : "";
     m_description = "snapshot " + m_id.substr(0, 12) + (label.empty() ? "" : " (" + label + ")");
-
-    if (manifest.value("kind", "") == "export") {
-        std::vector<fs::path> files;
-        for (const auto& file : manifest.at("files")) {
-            files.push_back(m_dir / file.at("name").get<std::string>());
-        }
-        m_enmap = std::make_unique<enmap::ExportSet>(files);
+    std::unique_ptr<StoreFile> store_file;
+    const nlohmann::json* served = StoreFile::servable(manifest);
+    if (served != nullptr && !all_digests_reusable(manifest, m_options, m_formats)) {
+        served = nullptr;  // a table read in key order reads pages at random: better from a file
+    }
+    if (served != nullptr) {
+        // A lone database file whose tables are read in storage order: SQLite reads its pages
+        // straight out of the store.
+        store_file = std::make_unique<StoreFile>(store, *served);
+        spdlog::debug("{}: reading {} through the store's VFS", m_description, store_file->name());
     } else {
-        auto database = std::make_unique<enmap::Database>(m_dir / "enmap.sqlite");
-        for (const auto& counter : database->autonum()) {
-            m_autonum.push_back({counter.enmap, counter.lastnum});
+        // A -wal to apply, or export files: write the files out first.
+        spdlog::debug("{}: materializing into {}", m_description, files.string());
+        snapshot::MaterializeOptions scratch;
+        scratch.durable = false;  // a private scratch copy, read once and removed
+        store.materialize(id, files, scratch);
+    }
+    m_timings.materialize = since(start);
+    // Closes the database before the VFS file and the store go, however prepare() ends; the
+    // spool holds the rows once it returns.
+    struct CloseDatabase {
+        std::unique_ptr<enmap::Source>& database;
+        ~CloseDatabase() { database.reset(); }
+    } close_database{m_enmap};
+
+    start = Clock::now();
+    try {
+        const enmap::Database* database = nullptr;
+        if (manifest.value("kind", "") == "export") {
+            std::vector<fs::path> paths;
+            for (const auto& file : manifest.at("files")) {
+                paths.push_back(files / file.at("name").get<std::string>());
+            }
+            m_enmap = std::make_unique<enmap::ExportSet>(paths);
+        } else {
+            auto opened = store_file ? std::make_unique<enmap::Database>(
+                                           enmap::VfsFile{store_file->name(), StoreFile::vfs_name()})
+                                     : std::make_unique<enmap::Database>(files / "enmap.sqlite");
+            m_autonum.clear();
+            for (const auto& counter : opened->autonum()) {
+                m_autonum.push_back({counter.enmap, counter.lastnum});
+            }
+            database = opened.get();
+            m_enmap = std::move(opened);
         }
-        m_enmap = std::move(database);
+        decode_all(manifest, database);
+    } catch (const enmap::Error&) {
+        if (store_file && !store_file->read_error().empty()) {
+            // SQLite only saw an I/O error; the store said what was wrong.
+            throw enmap::StoreError(m_description + ": " + store_file->read_error(),
+                                    "run `enmap-migrate snapshot verify`");
+        }
+        throw;
+    }
+    m_timings.decode = since(start);
+    spdlog::debug("{}: {} in {:.2f} s, read, decoded and spooled in {:.2f} s{}", m_description,
+                  store_file ? "opened" : "materialized", m_timings.materialize, m_timings.decode,
+                  store_file ? " (" + std::to_string(store_file->chunks_read()) + " pages read)" : "");
+    std::error_code ec;
+    fs::remove_all(files, ec);
+    m_prepared = true;
+}
+
+void SnapshotSource::decode_all(const nlohmann::json& manifest, const enmap::Database* database) {
+    const std::vector<std::string> names = m_enmap->tables();
+    // Where the manifest's digest stands for the decoded rows, order does not matter: read the
+    // table in storage order (sequential) instead of key order (a random lookup per row).
+    std::vector<std::optional<ManifestTable>> reuse;
+    m_from_manifest.clear();
+    for (const auto& name : names) {
+        reuse.push_back(database != nullptr ? reusable_digest(manifest, name, m_options, m_formats)
+                                            : std::nullopt);
+        if (reuse.back()) {
+            m_from_manifest.push_back(name);
+        }
     }
 
-    enmap::ReadOptions read_options{options, m_formats};
-    enmap::ViolationLog log;
+    m_spool.reset();
+    m_spool = std::make_unique<Spool>(m_dir / "rows.spool");
+    m_segments.clear();
     m_tables.clear();
-    for (const auto& table : m_enmap->tables()) {
-        enmap::TableDecoder decoder(m_description, table, read_options, log);
-        enmap::ContentDigest digest;
-        auto cursor = m_enmap->rows(table);
-        enmap::RawRow raw;
-        enmap::DecodedRow row;
-        while (cursor->next(raw)) {
-            if (decoder.decode(raw, row)) {
-                digest.add(row.key, row.value);
+    BatchQueue queue(4);
+    std::thread reader([&] {
+        try {
+            for (std::size_t i = 0; i < names.size(); ++i) {
+                auto cursor = reuse[i] ? database->rows_in_storage_order(names[i]) : m_enmap->rows(names[i]);
+                auto batch = queue.take_free();
+                if (!batch) {
+                    return;
+                }
+                batch->reset(i);
+                enmap::RawRow raw;
+                while (cursor->next(raw)) {
+                    batch->add(raw);
+                    if (batch->full()) {
+                        queue.push(std::move(batch));
+                        batch = queue.take_free();
+                        if (!batch) {
+                            return;
+                        }
+                        batch->reset(i);
+                    }
+                }
+                batch->last = true;
+                queue.push(std::move(batch));
             }
+            queue.finish(nullptr);
+        } catch (...) {
+            queue.finish(std::current_exception());
         }
-        SourceTable t;
-        t.enmap_name = table;
-        t.rows = decoder.stats().rows;
-        t.digest = digest.finish();
-        t.encoding = decoder.stats().encoding_label();
-        t.lossy = decoder.stats().lossy;
-        m_tables.push_back(std::move(t));
+    });
+
+    try {
+        enmap::ReadOptions read_options{m_options, m_formats};
+        enmap::ViolationLog log;
+        enmap::DecodedRow row;
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            enmap::TableDecoder decoder(m_description, names[i], read_options, log);
+            std::optional<enmap::ContentDigest> digest;
+            if (!reuse[i]) {
+                digest.emplace();
+            }
+            bool last = false;
+            while (!last) {
+                auto batch = queue.pop();
+                if (!batch) {
+                    throw enmap::Error("replay: the rows of table '" + names[i] + "' ended early");
+                }
+                for (const auto& r : batch->rows) {
+                    if (decoder.decode(batch->raw(r), row)) {
+                        if (digest) {
+                            digest->add(row.key, row.value);
+                        }
+                        m_spool->add(row.key, row.value);
+                    }
+                }
+                last = batch->last;
+                queue.give_back(std::move(batch));
+            }
+            SourceTable t;
+            t.enmap_name = names[i];
+            t.rows = decoder.stats().rows;
+            t.encoding = decoder.stats().encoding_label();
+            t.lossy = decoder.stats().lossy;
+            if (digest) {
+                t.digest = digest->finish();
+            } else {
+                t.digest = reuse[i]->digest;
+                if (reuse[i]->rows != t.rows) {
+                    throw enmap::StoreError(m_description + ": table '" + names[i] + "' holds " +
+                                                std::to_string(t.rows) + " rows, but its manifest says " +
+                                                std::to_string(reuse[i]->rows),
+                                            "run `enmap-migrate snapshot verify`");
+                }
+            }
+            m_segments[names[i]] = m_spool->end_segment();
+            m_tables.push_back(std::move(t));
+        }
+        m_violations.clear();
+        for (const auto& v : log.listed()) {
+            m_violations.push_back({v.table, enmap::display_key(v.key), v.violation});
+        }
+        if (log.total() > m_violations.size()) {
+            // The log lists the first k_listed; say how many more there are rather than dropping them.
+            enmap::Violation more{
+                enmap::Violation::Kind::k_invalid_text, "$",
+                "and " + std::to_string(log.total() - m_violations.size()) + " more violation(s)"};
+            m_violations.push_back({"(more)", "", more});
+        }
+    } catch (...) {
+        queue.close();
+        reader.join();
+        throw;
     }
-    m_violations.clear();
-    for (const auto& v : log.listed()) {
-        m_violations.push_back({v.table, enmap::display_key(v.key), v.violation});
+    reader.join();
+}
+
+const Spool::Segment& SnapshotSource::segment(const std::string& enmap_name) const {
+    if (!m_spool) {
+        throw enmap::Error("SnapshotSource: rows read before prepare()");
     }
-    if (log.total() > m_violations.size()) {
-        // The log lists the first k_listed; say how many more there are rather than dropping them.
-        enmap::Violation more{
-            enmap::Violation::Kind::k_invalid_text, "$",
-            "and " + std::to_string(log.total() - m_violations.size()) + " more violation(s)"};
-        m_violations.push_back({"(more)", "", more});
+    auto it = m_segments.find(enmap_name);
+    if (it == m_segments.end()) {
+        throw enmap::Error("SnapshotSource: no enmap '" + enmap_name + "' in " + m_description);
     }
+    return it->second;
 }
 
 void SnapshotSource::for_each_row(const std::string& enmap_name, const RowCallback& callback) {
-    if (!m_enmap) {
-        throw enmap::Error("SnapshotSource::for_each_row called before prepare()");
-    }
-    enmap::ReadOptions read_options{m_options, m_formats};
-    enmap::ViolationLog log;
-    enmap::TableDecoder decoder(m_description, enmap_name, read_options, log);
-    auto cursor = m_enmap->rows(enmap_name);
-    enmap::RawRow raw;
-    enmap::DecodedRow row;
-    while (cursor->next(raw)) {
-        if (decoder.decode(raw, row)) {
-            callback(row.key, row.value);
-        }
-    }
+    const Spool::Segment& rows = segment(enmap_name);
+    m_spool->for_each_row(rows, callback);
+}
+
+void SnapshotSource::for_each_tuple_chunk(const std::string& enmap_name, const TupleCallback& callback) {
+    const Spool::Segment& rows = segment(enmap_name);
+    m_spool->read(rows, callback);
 }
 
 }  // namespace replay

@@ -1,8 +1,27 @@
 #include "replay/source.hpp"
 
 #include "enmap/error.hpp"
+#include "replay/copy.hpp"
 
 namespace replay {
+
+void Source::for_each_tuple_chunk(const std::string& enmap_name, const TupleCallback& callback) {
+    constexpr std::size_t k_chunk = 1 << 20;
+    std::string tuples;
+    std::uint64_t rows = 0;
+    for_each_row(enmap_name, [&](std::string_view key, std::string_view value) {
+        append_copy_tuple(tuples, key, value);
+        ++rows;
+        if (tuples.size() >= k_chunk) {
+            callback(tuples, rows);
+            tuples.clear();
+            rows = 0;
+        }
+    });
+    if (rows > 0) {
+        callback(tuples, rows);
+    }
+}
 
 void throw_if_violations(const std::vector<SourceViolation>& violations) {
     if (violations.empty()) {

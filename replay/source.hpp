@@ -37,8 +37,11 @@ struct SourceViolation {
 /// Receives one row: the key (UTF-8 text) and the value's canonical JSON text.
 using RowCallback = std::function<void(std::string_view key, std::string_view value_json)>;
 
-/// The data to replay. prepare() decodes everything once (preflight); for_each_row() streams
-/// one table again for loading and validation, with bounded memory.
+/// Receives whole rows as binary COPY tuples (replay/copy.hpp), and how many rows they hold.
+using TupleCallback = std::function<void(std::string_view tuples, std::uint64_t rows)>;
+
+/// The data to replay. prepare() decodes everything once (preflight); for_each_row() and
+/// for_each_tuple_chunk() stream one table again for loading and validation, with bounded memory.
 class Source {
 public:
     virtual ~Source() = default;
@@ -57,6 +60,9 @@ public:
     [[nodiscard]] virtual const std::vector<SourceViolation>& violations() const = 0;
     /// Streams one table's rows (key, canonical JSON value) in the source's order.
     virtual void for_each_row(const std::string& enmap_name, const RowCallback& callback) = 0;
+    /// Streams one table's rows as binary COPY tuples, in pieces of about 1 MiB, in the same order.
+    /// The default builds them from for_each_row; a source that spooled them reads them back.
+    virtual void for_each_tuple_chunk(const std::string& enmap_name, const TupleCallback& callback);
 };
 
 /// Throws enmap::PolicyError listing every violation (table/key at path: detail) with the flag

@@ -25,6 +25,20 @@ struct TableChecksum {
     void add(std::string_view key, std::string_view value_json);
 };
 
+/// The SQL of an order-independent checksum over the rows of a FROM clause: the sum, mod 2^64,
+/// of hashtextextended(`row_text`, 0), as unsigned decimal text.
+std::string checksum_sql(const std::string& row_text);
+
+/// The row text validation checksums a raw_ table by: key, TAB, jsonb's printing of the value.
+inline constexpr const char* k_raw_row_text = "key || E'\\t' || value::text";
+
+/// PostgreSQL's side of one validated table: its oid, rows and checksum as validation read them.
+struct ServerChecksum {
+    std::uint32_t oid = 0;
+    std::uint64_t rows = 0;
+    std::uint64_t sum = 0;
+};
+
 /// One raw_ table and the enmap it should hold.
 struct TableToValidate {
     std::string enmap;
@@ -49,6 +63,7 @@ struct ValidationReport {
     std::uint64_t changed = 0;
     std::vector<std::string> count_mismatches;  // "raw_x: 10 rows, the source has 11"
     std::vector<Difference> samples;            // up to 10 per table
+    std::vector<ServerChecksum> checksums;      // one per validated table, as PostgreSQL read it
     double seconds = 0;
     /// As JSON for reports and events.
     [[nodiscard]] nlohmann::json to_json() const;

@@ -121,3 +121,122 @@ TEST_CASE("sample-data: the command refuses to overwrite and reports rows as JSO
     auto bad = test_support::run_cli({"sample-data", "--generation", "4", "--out", out});
     CHECK(bad.status == 2);
 }
+
+namespace {
+
+struct TableCase {
+    const char* generation;
+    enmap::Encoding encoding;
+    double min_average;
+    double max_average;
+};
+
+}  // namespace
+
+TEST_CASE("sample table: one big table of points rows, every value decodable in its generation's encoding") {
+    for (TableCase c : {TableCase{"5.7", enmap::Encoding::k_json, 125, 155},
+                        TableCase{"5.9", enmap::Encoding::k_serialize_javascript, 215, 260},
+                        TableCase{"6", enmap::Encoding::k_better_serialize, 330, 380}}) {
+        CAPTURE(c.generation);
+        test_support::TempDir tmp;
+        enmap::SampleTableOptions opts;
+        opts.generation = c.generation;
+        opts.table = "levels";
+        opts.rows = 20000;
+        auto result = enmap::write_sample_table(tmp.path(), opts);
+        CHECK(result.rows == 20000);
+        CHECK(result.file_bytes == std::filesystem::file_size(tmp.path() / "enmap.sqlite"));
+        double average = static_cast<double>(result.value_bytes) / static_cast<double>(result.rows);
+        CHECK(average >= c.min_average);
+        CHECK(average <= c.max_average);
+
+        SQLite::Database db((tmp.path() / "enmap.sqlite").string(), SQLite::OPEN_READONLY);
+        // A normal rollback-journal database, Enmap's layout, nothing left beside it.
+        CHECK(db.execAndGet("PRAGMA journal_mode").getString() == "delete");
+        CHECK_FALSE(std::filesystem::exists(tmp.path() / "enmap.sqlite-wal"));
+        CHECK_FALSE(std::filesystem::exists(tmp.path() / "enmap.sqlite-journal"));
+        CHECK(db.execAndGet("SELECT sql FROM sqlite_master WHERE name = 'levels'").getString() ==
+              "CREATE TABLE \"levels\" (key text PRIMARY KEY, value text)");
+        CHECK(db.execAndGet("SELECT count(*) FROM 'internal::autonum' WHERE enmap = 'levels' AND lastnum = 0")
+                  .getInt() == 1);
+        CHECK(db.execAndGet("SELECT count(*) FROM levels").getInt64() == 20000);
+        CHECK(db.execAndGet("SELECT sum(length(CAST(value AS BLOB))) FROM levels").getInt64() ==
+              static_cast<std::int64_t>(result.value_bytes));
+
+        // Keys were written in random order, as a bot writes them: rowid order is not key order.
+        std::int64_t out_of_order = 0;
+        std::string previous;
+        std::uint64_t bytes = 0;
+        SQLite::Statement q(db, "SELECT key, value, typeof(value) FROM levels ORDER BY rowid");
+        while (q.executeStep()) {
+            std::string key = q.getColumn(0).getString();
+            std::string text = q.getColumn(1).getString();
+            CAPTURE(key);
+            CAPTURE(text);
+            REQUIRE(q.getColumn(2).getString() == "text");
+            out_of_order += key < previous ? 1 : 0;
+            previous = key;
+            bytes += text.size();
+            REQUIRE(enmap::detect_encoding(text) == c.encoding);
+            std::string out;
+            std::vector<enmap::Violation> violations;
+            enmap::LossyCounts counts;
+            enmap::decode_value(text, c.encoding, {}, out, violations, counts);
+            REQUIRE(violations.empty());
+            REQUIRE_FALSE(counts.any());
+            auto value = nlohmann::json::parse(out);
+            // The key is guild-user, and the value says so.
+            REQUIRE(key == value["guild"].get<std::string>() + "-" + value["user"].get<std::string>());
+            REQUIRE(value["points"].is_number_integer());
+        }
+        CHECK(bytes == result.value_bytes);
+        CHECK(out_of_order > 5000);
+    }
+}
+
+TEST_CASE("sample table: the same seed gives the same bytes; --target-mb stops at the size") {
+    test_support::TempDir a;
+    test_support::TempDir b;
+    test_support::TempDir c;
+    enmap::SampleTableOptions opts;
+    opts.rows = 3000;
+    enmap::write_sample_table(a.path(), opts);
+    enmap::write_sample_table(b.path(), opts);
+    CHECK(test_support::read_file(a.path() / "enmap.sqlite") ==
+          test_support::read_file(b.path() / "enmap.sqlite"));
+    opts.seed = 7;
+    enmap::write_sample_table(c.path(), opts);
+    CHECK(test_support::read_file(a.path() / "enmap.sqlite") !=
+          test_support::read_file(c.path() / "enmap.sqlite"));
+
+    test_support::TempDir sized;
+    enmap::SampleTableOptions by_size;
+    by_size.generation = "5.7";
+    by_size.target_mb = 3;
+    auto result = enmap::write_sample_table(sized.path(), by_size);
+    CHECK(result.file_bytes >= 3u * 1024 * 1024);
+    CHECK(result.file_bytes < 4u * 1024 * 1024);
+    CHECK(result.rows > 10000);
+    CHECK_THROWS_AS(enmap::write_sample_table(sized.path(), by_size), enmap::InputError);
+    enmap::SampleTableOptions no_limit;
+    CHECK_THROWS_AS(enmap::write_sample_table(c.path() / "x", no_limit), enmap::UsageError);
+}
+
+TEST_CASE("sample-data --rows: the one-table mode from the command line") {
+    test_support::TempDir tmp;
+    auto out = (tmp.path() / "bench").string();
+    auto r = test_support::run_cli(
+        {"--json", "sample-data", "--generation", "6", "--table", "levels", "--rows", "2000", "--out", out});
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    auto j = nlohmann::json::parse(r.out);
+    CHECK(j["rows"] == 2000);
+    CHECK(j["table"] == "levels");
+    CHECK(j["average_value_bytes"].get<double>() > 300);
+    SQLite::Database db(out + "/enmap.sqlite", SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("SELECT count(*) FROM levels").getInt() == 2000);
+    // The modes do not mix, and --table alone means nothing.
+    CHECK(test_support::run_cli({"sample-data", "--rows", "10", "--scale", "3", "--out", out + "2"}).status ==
+          2);
+    CHECK(test_support::run_cli({"sample-data", "--rows", "10", "--wal", "--out", out + "2"}).status == 2);
+    CHECK(test_support::run_cli({"sample-data", "--table", "levels", "--out", out + "2"}).status == 2);
+}

@@ -4,6 +4,10 @@
 
 #include <pqxx/pqxx>
 
+#include <random>
+
+#include "enmap/decode.hpp"
+#include "enmap/encode.hpp"
 #include "enmap/error.hpp"
 #include "replay/json_text.hpp"
 #include "tests/support.hpp"
@@ -20,6 +24,8 @@ const std::vector<std::string> k_corpus = {
     R"(9007199254740993)",
     R"("")",
     R"({"when":"2024-02-29T23:59:59.999Z","tags":["a","b"],"count":0})",
+    R"({"zz":{"b":[{"d":1,"c":2}],"a":-0.00},"a\u0062":1,"ab":2,"a\"":3,"é":{"y":1,"x":2,"x":3},"b":"\u00e9"})",
+    R"({"k":[-0,0.0,-1.50,10,1e0,1E-0,-2.5E+1,0.000001]} )",
 };
 }
 
@@ -32,6 +38,34 @@ TEST_CASE("json_text: jsonb_text equals PostgreSQL's jsonb output") {
         std::string expected = tx.exec1("SELECT " + tx.quote(json) + "::jsonb::text")[0].c_str();
         CHECK(replay::jsonb_text(json) == expected);
     }
+}
+
+TEST_CASE("json_text: jsonb_text equals PostgreSQL's jsonb output for random decoded values") {
+    test_support::TestDatabase db;
+    pqxx::connection conn(db.url());
+    pqxx::work tx(conn);
+    std::mt19937_64 rng(5);
+    enmap::DecodeOptions options;
+    options.invalid_text = enmap::InvalidTextPolicy::k_replace;
+    options.functions = enmap::FunctionPolicy::k_source;
+    int compared = 0;
+    for (int i = 0; i < 1500; ++i) {
+        for (auto encoding : {enmap::Encoding::k_json, enmap::Encoding::k_better_serialize}) {
+            auto text = enmap::encode(enmap::random_value(rng, encoding), encoding);
+            if (!text) {
+                continue;
+            }
+            std::string json;
+            std::vector<enmap::Violation> violations;
+            enmap::LossyCounts counts;
+            enmap::decode_value(*text, encoding, options, json, violations, counts);
+            CAPTURE(json);
+            std::string expected = tx.exec_params1("SELECT $1::jsonb::text", json)[0].c_str();
+            REQUIRE(replay::jsonb_text(json) == expected);
+            ++compared;
+        }
+    }
+    CHECK(compared > 2000);
 }
 
 TEST_CASE("json_text: scan_json_value finds the end, flags NUL and lone surrogates, rejects bad JSON") {

@@ -1,7 +1,9 @@
 // replay::SnapshotSource: a snapshot of the store, materialized and decoded, is what replay loads.
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -140,4 +142,93 @@ TEST_CASE("replay --snapshot: the sample bot and examples/plan replay, validate 
     auto status = test_support::run_cli({"--database", db.url(), "--json", "status"});
     CHECK(status.status == 0);
     CHECK(status.out.find("committed") != std::string::npos);
+}
+
+TEST_CASE("snapshot source: a table its manifest's digest stands for is read in storage order, once") {
+    test_support::TempDir tmp;
+    enmap::SampleTableOptions sample;
+    sample.generation = "6";
+    sample.table = "levels";
+    sample.rows = 5000;
+    enmap::write_sample_table(tmp.path() / "data", sample);
+    std::string id = take_snapshot(tmp.path() / "store", tmp.path() / "data" / "enmap.sqlite", "bench");
+    snapshot::Store store(tmp.path() / "store", snapshot::Store::Access::k_read, "test");
+    std::string manifest_digest =
+        store.read_manifest(snapshot::from_hex(id))["tables"]["levels"]["sha256"].get<std::string>();
+
+    std::vector<std::string> storage_order;
+    {
+        SQLite::Database db((tmp.path() / "data" / "enmap.sqlite").string(), SQLite::OPEN_READONLY);
+        SQLite::Statement q(db, "SELECT key FROM levels ORDER BY rowid");
+        while (q.executeStep()) {
+            storage_order.push_back(q.getColumn(0).getString());
+        }
+    }
+    auto sorted = storage_order;
+    std::sort(sorted.begin(), sorted.end());
+    REQUIRE(sorted != storage_order);
+
+    // Default policies: the manifest's digest stands; rows come in storage order.
+    replay::SnapshotSource fast(tmp.path() / "store", "bench");
+    fast.prepare({});
+    CHECK(fast.digests_from_manifest() == std::vector<std::string>{"levels"});
+    REQUIRE(fast.tables().size() == 1);
+    CHECK(fast.tables()[0].rows == 5000);
+    CHECK(fast.tables()[0].digest == manifest_digest);
+    CHECK(fast.tables()[0].encoding == "better-serialize");
+    std::vector<std::string> keys;
+    std::map<std::string, std::string> values;
+    fast.for_each_row("levels", [&](std::string_view key, std::string_view value) {
+        keys.emplace_back(key);
+        values[std::string(key)] = std::string(value);
+    });
+    CHECK(keys == storage_order);
+    std::uint64_t tuples = 0;
+    fast.for_each_tuple_chunk("levels", [&](std::string_view, std::uint64_t rows) { tuples += rows; });
+    CHECK(tuples == 5000);
+
+    // Preparing again (rehearse validates with the source it replayed) keeps the spool.
+    fast.prepare({});
+    std::uint64_t again = 0;
+    fast.for_each_row("levels", [&](std::string_view, std::string_view) { ++again; });
+    CHECK(again == 5000);
+    CHECK(fast.tables().size() == 1);
+
+    // A --format override: the digest is computed, in key order, and comes out the same.
+    replay::SnapshotSource forced(tmp.path() / "store", "bench",
+                                  {{"levels", enmap::Encoding::k_better_serialize}});
+    forced.prepare({});
+    CHECK(forced.digests_from_manifest().empty());
+    CHECK(forced.tables()[0].digest == manifest_digest);
+    keys.clear();
+    forced.for_each_row("levels", [&](std::string_view key, std::string_view value) {
+        keys.emplace_back(key);
+        CHECK(values.at(std::string(key)) == value);
+    });
+    CHECK(keys == sorted);
+}
+
+TEST_CASE("snapshot source: a damaged chunk read through the store's VFS is a store error") {
+    test_support::TempDir tmp;
+    enmap::SampleTableOptions sample;
+    sample.generation = "5.7";
+    sample.rows = 3000;
+    enmap::write_sample_table(tmp.path() / "data", sample);
+    take_snapshot(tmp.path() / "store", tmp.path() / "data" / "enmap.sqlite", "lone");
+    // Flip a byte in the middle of every pack: the page it lands in no longer matches its SHA-256.
+    for (const auto& entry : fs::recursive_directory_iterator(tmp.path() / "store" / "data")) {
+        if (!entry.is_regular_file()) {
+            continue;
+        }
+        std::fstream pack(entry.path(), std::ios::in | std::ios::out | std::ios::binary);
+        auto middle = static_cast<std::streamoff>(fs::file_size(entry.path()) / 2);
+        pack.seekg(middle);
+        char byte = 0;
+        pack.read(&byte, 1);
+        pack.seekp(middle);
+        byte = static_cast<char>(byte ^ 0x5A);
+        pack.write(&byte, 1);
+    }
+    replay::SnapshotSource source(tmp.path() / "store", "lone");
+    CHECK_THROWS_AS(source.prepare({}), enmap::StoreError);
 }
