@@ -173,9 +173,9 @@ std::optional<ManifestTable> reusable_digest(const nlohmann::json& manifest, con
     }
     const auto& tables = manifest["tables"];
     auto it = tables.find(table);
-    if (it == tables.end() || !it->is_object() || it->value("digest", "") != enmap::k_content_digest_version ||
-        !it->contains("sha256") || !(*it)["sha256"].is_string() || !it->contains("rows") ||
-        !(*it)["rows"].is_number_unsigned()) {
+    if (it == tables.end() || !it->is_object() ||
+        it->value("digest", "") != enmap::k_content_digest_version || !it->contains("sha256") ||
+        !(*it)["sha256"].is_string() || !it->contains("rows") || !(*it)["rows"].is_number_unsigned()) {
         return std::nullopt;
     }
     if (options.functions == enmap::FunctionPolicy::k_drop) {

@@ -274,6 +274,16 @@ Block decode_block(const EntryHeader& header, std::string_view payload, const st
     return block;
 }
 
+namespace {
+// The last check of every decoded chunk: its SHA-256 is its id.
+void check_plain(const EntryHeader& header, std::string_view plain, const std::string& where) {
+    if (sha256(plain) != header.id) {
+        throw enmap::StoreError("chunk " + to_hex(header.id) + " in " + where + " does not match its SHA-256",
+                                "run `enmap-migrate snapshot verify` to see which snapshots it affects");
+    }
+}
+}  // namespace
+
 std::string compress_delta(std::string_view plain, std::string_view base, int level) {
     ZSTD_CCtx* cctx = contexts().cctx;
     std::string out(ZSTD_compressBound(plain.size()), '\0');
@@ -322,10 +332,7 @@ std::string decode_delta(const EntryHeader& header, std::string_view payload, st
                 (ZSTD_isError(size) != 0 ? std::string(": ") + ZSTD_getErrorName(size) : ""),
             "run `enmap-migrate snapshot verify` to see which snapshots it affects");
     }
-    if (sha256(plain) != header.id) {
-        throw enmap::StoreError("chunk " + chunk + " in " + where + " does not match its SHA-256",
-                                "run `enmap-migrate snapshot verify` to see which snapshots it affects");
-    }
+    check_plain(header, plain, where);
     return plain;
 }
 
@@ -348,10 +355,7 @@ std::string decode_entry(const EntryHeader& header, std::string_view payload, co
                 (ZSTD_isError(size) != 0 ? std::string(": ") + ZSTD_getErrorName(size) : ""),
             "run `enmap-migrate snapshot verify` to see which snapshots it affects");
     }
-    if (sha256(plain) != header.id) {
-        throw enmap::StoreError("chunk " + chunk + " in " + where + " does not match its SHA-256",
-                                "run `enmap-migrate snapshot verify` to see which snapshots it affects");
-    }
+    check_plain(header, plain, where);
     return plain;
 }
 
