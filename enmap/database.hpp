@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,14 @@ public:
     /// rows(table, RowOrder::k_storage): the order SQLite stores them (rowid order), a sequential
     /// read, far cheaper than key order's index walk. Throws InputError for an unknown table.
     [[nodiscard]] std::unique_ptr<RowCursor> rows_in_storage_order(const std::string& table) const;
+    /// Keys that cut the table, in bytewise key order, into ranges of about `rows_per_range` rows
+    /// each (of `rows` in all): range i holds the keys k with boundary[i-1] <= k < boundary[i].
+    /// Read from the interior pages of the table's key index, about 1% of it (key_boundaries.cpp).
+    /// Empty for one range; nullopt when there is no such index to read, or its pages are not
+    /// laid out as expected. Throws InputError for an unknown or unreadable table.
+    [[nodiscard]] std::optional<std::vector<std::string>> key_boundaries(const std::string& table,
+                                                                         std::uint64_t rows,
+                                                                         std::uint64_t rows_per_range) const;
     /// Like Source::select_tables, and also says when a named table exists but is not an enmap table.
     [[nodiscard]] std::vector<std::string> select_tables(
         const std::vector<std::string>& names) const override;

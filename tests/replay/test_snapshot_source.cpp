@@ -10,6 +10,7 @@
 #include <pqxx/pqxx>
 
 #include "enmap/sample.hpp"
+#include "replay/copy.hpp"
 #include "replay/snapshot_source.hpp"
 #include "snapshot/capture.hpp"
 #include "snapshot/store.hpp"
@@ -144,12 +145,14 @@ TEST_CASE("replay --snapshot: the sample bot and examples/plan replay, validate 
     CHECK(status.out.find("committed") != std::string::npos);
 }
 
-TEST_CASE("snapshot source: a table its manifest's digest stands for is read in storage order, once") {
+TEST_CASE(
+    "snapshot source: a table its manifest's digest stands for is read in storage order, once, and "
+    "sent in key order") {
     test_support::TempDir tmp;
     enmap::SampleTableOptions sample;
     sample.generation = "6";
     sample.table = "levels";
-    sample.rows = 5000;
+    sample.rows = 40000;  // over two key ranges of the spool's
     enmap::write_sample_table(tmp.path() / "data", sample);
     std::string id = take_snapshot(tmp.path() / "store", tmp.path() / "data" / "enmap.sqlite", "bench");
     snapshot::Store store(tmp.path() / "store", snapshot::Store::Access::k_read, "test");
@@ -168,12 +171,13 @@ TEST_CASE("snapshot source: a table its manifest's digest stands for is read in 
     std::sort(sorted.begin(), sorted.end());
     REQUIRE(sorted != storage_order);
 
-    // Default policies: the manifest's digest stands; rows come in storage order.
+    // Default policies: the manifest's digest stands; rows are read in storage order, and COPY
+    // gets them in key order.
     replay::SnapshotSource fast(tmp.path() / "store", "bench");
     fast.prepare({});
     CHECK(fast.digests_from_manifest() == std::vector<std::string>{"levels"});
     REQUIRE(fast.tables().size() == 1);
-    CHECK(fast.tables()[0].rows == 5000);
+    CHECK(fast.tables()[0].rows == 40000);
     CHECK(fast.tables()[0].digest == manifest_digest);
     CHECK(fast.tables()[0].encoding == "better-serialize");
     std::vector<std::string> keys;
@@ -182,16 +186,23 @@ TEST_CASE("snapshot source: a table its manifest's digest stands for is read in 
         keys.emplace_back(key);
         values[std::string(key)] = std::string(value);
     });
-    CHECK(keys == storage_order);
+    std::sort(keys.begin(), keys.end());
+    CHECK(keys == sorted);
+    std::vector<std::string> sent;
     std::uint64_t tuples = 0;
-    fast.for_each_tuple_chunk("levels", [&](std::string_view, std::uint64_t rows) { tuples += rows; });
-    CHECK(tuples == 5000);
+    fast.for_each_tuple_chunk("levels", [&](std::string_view chunk, std::uint64_t rows) {
+        tuples += rows;
+        replay::parse_copy_tuples(chunk,
+                                  [&](std::string_view key, std::string_view) { sent.emplace_back(key); });
+    });
+    CHECK(tuples == 40000);
+    CHECK(sent == sorted);
 
     // Preparing again (rehearse validates with the source it replayed) keeps the spool.
     fast.prepare({});
     std::uint64_t again = 0;
     fast.for_each_row("levels", [&](std::string_view, std::string_view) { ++again; });
-    CHECK(again == 5000);
+    CHECK(again == 40000);
     CHECK(fast.tables().size() == 1);
 
     // A --format override: the digest is computed, in key order, and comes out the same.

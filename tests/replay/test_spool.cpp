@@ -3,7 +3,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <pqxx/pqxx>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -71,6 +73,70 @@ TEST_CASE("spool: segments read back whole, in pieces of whole tuples and row by
         CHECK(std::filesystem::exists(tmp.path() / "rows.spool"));
     }
     CHECK_FALSE(std::filesystem::exists(tmp.path() / "rows.spool"));
+}
+
+TEST_CASE("spool: a sorted segment is written in any order and read back in bytewise key order") {
+    test_support::TempDir tmp;
+    auto rows = sample_rows();
+    std::mt19937 rng(3);
+    std::shuffle(rows.begin(), rows.end(), rng);
+    auto sorted = rows;
+    std::sort(sorted.begin(), sorted.end());
+    // Cuts at keys that are rows and at keys that are not, a bucket left empty, and the largest
+    // row (3 MiB) alone in the last bucket.
+    std::vector<std::string> boundaries = {"key-1", "key-15", "key-15", "key-500", "key-9999", "zzz"};
+    std::sort(boundaries.begin(), boundaries.end());
+    boundaries.erase(std::unique(boundaries.begin(), boundaries.end()), boundaries.end());
+
+    replay::Spool spool(tmp.path() / "rows.spool");
+    spool.add("before", "1");
+    auto plain = spool.end_segment();
+    spool.begin_sorted(boundaries);
+    for (const auto& [key, value] : rows) {
+        spool.add(key, value);
+    }
+    auto segment = spool.end_segment();
+    spool.add("after", "2");
+    auto last = spool.end_segment();
+
+    CHECK(segment.rows == rows.size());
+    REQUIRE(segment.buckets.size() == boundaries.size() + 1);
+    std::uint64_t bucket_rows = 0;
+    for (std::size_t i = 0; i < segment.buckets.size(); ++i) {
+        // Bucket i holds the keys k with boundaries[i-1] <= k < boundaries[i].
+        auto expected = std::count_if(sorted.begin(), sorted.end(), [&](const auto& row) {
+            return (i == 0 || row.first >= boundaries[i - 1]) &&
+                   (i == boundaries.size() || row.first < boundaries[i]);
+        });
+        CHECK(segment.buckets[i].rows == static_cast<std::uint64_t>(expected));
+        bucket_rows += segment.buckets[i].rows;
+    }
+    CHECK(bucket_rows == rows.size());
+
+    // For COPY: in key order, in pieces of whole tuples.
+    std::vector<std::pair<std::string, std::string>> back;
+    std::uint64_t counted = 0;
+    spool.read(segment, [&](std::string_view tuples, std::uint64_t n) {
+        counted += n;
+        CHECK(replay::parse_copy_tuples(tuples, [&](std::string_view key, std::string_view value) {
+                  back.emplace_back(std::string(key), std::string(value));
+              }) == tuples.size());
+    });
+    CHECK(counted == rows.size());
+    CHECK(back == sorted);
+    // For validation: every row, in whatever order.
+    back.clear();
+    spool.for_each_row(segment, [&](std::string_view key, std::string_view value) {
+        back.emplace_back(std::string(key), std::string(value));
+    });
+    std::sort(back.begin(), back.end());
+    CHECK(back == sorted);
+    // The segments around it stay apart.
+    spool.for_each_row(plain, [&](std::string_view key, std::string_view) { CHECK(key == "before"); });
+    spool.for_each_row(last, [&](std::string_view key, std::string_view) { CHECK(key == "after"); });
+    // A sorted segment is chosen before its first row.
+    spool.add("x", "1");
+    CHECK_THROWS_AS(spool.begin_sorted({"m"}), enmap::Error);
 }
 
 TEST_CASE("copy tuples: a partial tuple is left for later, damage is refused") {
