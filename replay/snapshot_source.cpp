@@ -193,20 +193,17 @@ std::optional<ManifestTable> reusable_digest(const nlohmann::json& manifest, con
     return ManifestTable{(*it)["sha256"].get<std::string>(), (*it)["rows"].get<std::uint64_t>()};
 }
 
-// True when the manifest summarizes the enmap tables and every one's digest stands for the rows
-// decoded under these options, so that every table can be read in storage order.
-bool all_digests_reusable(const nlohmann::json& manifest, const enmap::DecodeOptions& options,
-                          const std::map<std::string, enmap::Encoding>& formats) {
-    if (!manifest.contains("tables") || !manifest["tables"].is_object() || manifest["tables"].empty()) {
-        return false;
+// The table's row count in the manifest, or 0: the size of the key ranges to sort it in.
+std::uint64_t manifest_rows(const nlohmann::json& manifest, const std::string& table) {
+    if (!manifest.contains("tables") || !manifest["tables"].is_object()) {
+        return 0;
     }
-    for (const auto& [name, summary] : manifest["tables"].items()) {
-        bool enmap_table = summary.is_object() && summary.contains("rows");
-        if (enmap_table && !reusable_digest(manifest, name, options, formats)) {
-            return false;
-        }
+    auto it = manifest["tables"].find(table);
+    if (it == manifest["tables"].end() || !it->is_object() || !it->contains("rows") ||
+        !(*it)["rows"].is_number_unsigned()) {
+        return 0;
     }
-    return true;
+    return (*it)["rows"].get<std::uint64_t>();
 }
 
 }  // namespace
@@ -251,12 +248,9 @@ void SnapshotSource::prepare(const enmap::DecodeOptions& options) {
     m_description = "snapshot " + m_id.substr(0, 12) + (label.empty() ? "" : " (" + label + ")");
     std::unique_ptr<StoreFile> store_file;
     const nlohmann::json* served = StoreFile::servable(manifest);
-    if (served != nullptr && !all_digests_reusable(manifest, m_options, m_formats)) {
-        served = nullptr;  // a table read in key order reads pages at random: better from a file
-    }
     if (served != nullptr) {
-        // A lone database file whose tables are read in storage order: SQLite reads its pages
-        // straight out of the store.
+        // A lone database file, its tables read in storage order: SQLite reads its pages straight
+        // out of the store.
         store_file = std::make_unique<StoreFile>(store, *served);
         spdlog::debug("{}: reading {} through the store's VFS", m_description, store_file->name());
     } else {
@@ -314,8 +308,9 @@ void SnapshotSource::prepare(const enmap::DecodeOptions& options) {
 
 void SnapshotSource::decode_all(const nlohmann::json& manifest, const enmap::Database* database) {
     const std::vector<std::string> names = m_enmap->tables();
-    // Where the manifest's digest stands for the decoded rows, order does not matter: read the
-    // table in storage order (sequential) instead of key order (a random lookup per row).
+    // A database's tables are read in storage order (sequential, where key order costs a random
+    // page per row; the digest does not depend on the order), and the manifest's digest stands
+    // where the options leave every row as the manifest summarized it.
     std::vector<std::optional<ManifestTable>> reuse;
     m_from_manifest.clear();
     for (const auto& name : names) {
@@ -337,9 +332,11 @@ void SnapshotSource::decode_all(const nlohmann::json& manifest, const enmap::Dat
                 // Read in storage order, sent in key order: PostgreSQL builds the primary key from
                 // sorted rows 2-3x faster (docs/replay.md).
                 std::shared_ptr<const std::vector<std::string>> boundaries;
-                if (reuse[i]) {
+                std::unique_ptr<enmap::RowCursor> cursor;
+                if (database != nullptr) {
                     auto cut_start = Clock::now();
-                    if (auto b = database->key_boundaries(names[i], reuse[i]->rows, k_rows_per_bucket)) {
+                    std::uint64_t rows = manifest_rows(manifest, names[i]);
+                    if (auto b = database->key_boundaries(names[i], rows, k_rows_per_bucket)) {
                         boundaries = std::make_shared<const std::vector<std::string>>(std::move(*b));
                     }
                     spdlog::debug("{}: table '{}': {} in {:.3f} s", m_description, names[i],
@@ -347,8 +344,10 @@ void SnapshotSource::decode_all(const nlohmann::json& manifest, const enmap::Dat
                                                    " key ranges to sort, from its key index"
                                              : std::string("sent in storage order (no key index to read)"),
                                   since(cut_start));
+                    cursor = database->rows_in_storage_order(names[i]);
+                } else {
+                    cursor = m_enmap->rows(names[i]);
                 }
-                auto cursor = reuse[i] ? database->rows_in_storage_order(names[i]) : m_enmap->rows(names[i]);
                 auto batch = queue.take_free();
                 if (!batch) {
                     return;

@@ -55,7 +55,7 @@ public:
     void for_each_tuple_chunk(const std::string& enmap_name, const TupleCallback& callback) override;
     /// Where prepare() spent its time.
     [[nodiscard]] const SnapshotTimings& timings() const { return m_timings; }
-    /// The tables whose digest came from the manifest (read in storage order), for tests.
+    /// The tables whose digest came from the manifest instead of being computed, for tests.
     [[nodiscard]] const std::vector<std::string>& digests_from_manifest() const { return m_from_manifest; }
 
 private:
