@@ -19,6 +19,46 @@ struct RawRow {
     bool parsed_value = false;   // an export's parsed value: JSON or serialize-javascript, never 6.x text
 };
 
+/// Raw rows copied out of a cursor's buffers (which its next call reuses), to hand to another
+/// thread: the bytes of all keys and values in one string.
+struct RawRowBatch {
+    struct Row {
+        std::size_t key_at = 0;
+        std::size_t key_size = 0;
+        std::size_t value_at = 0;
+        std::size_t value_size = 0;
+        bool value_is_null = false;
+        bool parsed_value = false;
+    };
+    std::string bytes;
+    std::vector<Row> rows;
+
+    void clear() {
+        bytes.clear();
+        rows.clear();
+    }
+    void add(const RawRow& raw) {
+        Row row;
+        row.key_at = bytes.size();
+        row.key_size = raw.key.size();
+        bytes.append(raw.key);
+        row.value_at = bytes.size();
+        row.value_size = raw.value.size();
+        bytes.append(raw.value);
+        row.value_is_null = raw.value_is_null;
+        row.parsed_value = raw.parsed_value;
+        rows.push_back(row);
+    }
+    [[nodiscard]] RawRow raw(const Row& row) const {
+        RawRow raw;
+        raw.key = std::string_view(bytes).substr(row.key_at, row.key_size);
+        raw.value = std::string_view(bytes).substr(row.value_at, row.value_size);
+        raw.value_is_null = row.value_is_null;
+        raw.parsed_value = row.parsed_value;
+        return raw;
+    }
+};
+
 /// The order a RowCursor gives rows in.
 enum class RowOrder {
     k_key,      // bytewise key order (what dump prints)

@@ -149,19 +149,6 @@ nlohmann::json Summary::to_json() const {
 namespace {
 
 // Raw rows copied out of a cursor, to be decoded on another thread.
-struct RawBatch {
-    struct Row {
-        std::size_t key_at = 0;
-        std::size_t key_size = 0;
-        std::size_t value_at = 0;
-        std::size_t value_size = 0;
-        bool value_is_null = false;
-        bool parsed_value = false;
-    };
-    std::string bytes;
-    std::vector<Row> rows;
-};
-
 // What one batch adds to its table's summary.
 struct Partial {
     std::unique_ptr<ContentDigest> digest = std::make_unique<ContentDigest>();
@@ -170,19 +157,14 @@ struct Partial {
 
 constexpr std::size_t k_batch_bytes = 1U << 20;
 
-Partial decode_batch(const RawBatch& batch, const std::string& origin, const std::string& table,
+Partial decode_batch(const RawRowBatch& batch, const std::string& origin, const std::string& table,
                      const ReadOptions& options) {
     ViolationLog log;  // the summary's policies (replace, source) never refuse a row
     TableDecoder decoder(origin, table, options, log);
     Partial partial;
     DecodedRow decoded;
-    RawRow row;
     for (const auto& r : batch.rows) {
-        row.key = std::string_view(batch.bytes).substr(r.key_at, r.key_size);
-        row.value = std::string_view(batch.bytes).substr(r.value_at, r.value_size);
-        row.value_is_null = r.value_is_null;
-        row.parsed_value = r.parsed_value;
-        decoder.decode(row, decoded);
+        decoder.decode(batch.raw(r), decoded);
         partial.digest->add(decoded.key, decoded.value);
     }
     partial.stats = decoder.stats();
@@ -226,7 +208,7 @@ Summary summarize(const Source& source, const std::map<std::string, Encoding>& f
             digest.merge(*partial.digest);
             add_stats(stats, partial.stats);
         };
-        auto batch = std::make_shared<RawBatch>();
+        auto batch = std::make_shared<RawRowBatch>();
         auto submit = [&] {
             if (inflight.size() >= window) {
                 collect();
@@ -234,21 +216,12 @@ Summary summarize(const Source& source, const std::map<std::string, Encoding>& f
             inflight.push_back(std::async(std::launch::async, [batch, &origin, &table, &options] {
                 return decode_batch(*batch, origin, table, options);
             }));
-            batch = std::make_shared<RawBatch>();
+            batch = std::make_shared<RawRowBatch>();
         };
         try {
             auto cursor = source.rows(table, RowOrder::k_storage);
             while (cursor->next(row)) {
-                RawBatch::Row r;
-                r.key_at = batch->bytes.size();
-                r.key_size = row.key.size();
-                batch->bytes.append(row.key);
-                r.value_at = batch->bytes.size();
-                r.value_size = row.value.size();
-                batch->bytes.append(row.value);
-                r.value_is_null = row.value_is_null;
-                r.parsed_value = row.parsed_value;
-                batch->rows.push_back(r);
+                batch->add(row);
                 if (batch->bytes.size() >= k_batch_bytes) {
                     submit();
                 }

@@ -46,21 +46,11 @@ fs::path private_temp_dir() {
 }
 
 // Raw rows handed from the reading thread to the decoding one, copied out of SQLite's buffers.
-struct RawBatch {
+struct RawBatch : enmap::RawRowBatch {
     static constexpr std::size_t k_bytes = std::size_t{512} * 1024;
     static constexpr std::size_t k_rows = 4096;
-    struct Row {
-        std::size_t key_at = 0;
-        std::size_t key_size = 0;
-        std::size_t value_at = 0;
-        std::size_t value_size = 0;
-        bool value_is_null = false;
-        bool parsed_value = false;
-    };
     std::size_t table = 0;  // index into the list of tables
     bool last = false;      // the table's last batch
-    std::string bytes;
-    std::vector<Row> rows;
     // Where to cut the table's rows into key ranges for the spool to sort, or null (in order).
     std::shared_ptr<const std::vector<std::string>> boundaries;
 
@@ -68,30 +58,9 @@ struct RawBatch {
         table = table_index;
         boundaries = std::move(table_boundaries);
         last = false;
-        bytes.clear();
-        rows.clear();
-    }
-    void add(const enmap::RawRow& raw) {
-        Row row;
-        row.key_at = bytes.size();
-        row.key_size = raw.key.size();
-        bytes.append(raw.key);
-        row.value_at = bytes.size();
-        row.value_size = raw.value.size();
-        bytes.append(raw.value);
-        row.value_is_null = raw.value_is_null;
-        row.parsed_value = raw.parsed_value;
-        rows.push_back(row);
+        clear();
     }
     [[nodiscard]] bool full() const { return bytes.size() >= k_bytes || rows.size() >= k_rows; }
-    [[nodiscard]] enmap::RawRow raw(const Row& row) const {
-        enmap::RawRow raw;
-        raw.key = std::string_view(bytes).substr(row.key_at, row.key_size);
-        raw.value = std::string_view(bytes).substr(row.value_at, row.value_size);
-        raw.value_is_null = row.value_is_null;
-        raw.parsed_value = row.parsed_value;
-        return raw;
-    }
 };
 
 // A bounded hand-over of batches between one reader and one decoder; batches are recycled.
