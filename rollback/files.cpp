@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -262,6 +263,29 @@ nlohmann::json stage_folded(const fs::path& work, const nlohmann::json& place) {
     return {{"name", db_name}, {"sha256", file_sha256(fold_dir / db_name)}};
 }
 
+// Run as root (sudo on the bot's VM), the staged files would be root's, and a bot running as
+// its own user could not open the database it is rolled back to: they take the owner of the
+// database they replace, or of the data folder when there is none.
+void match_owner(const fs::path& work, const fs::path& db, const fs::path& data_dir) {
+    if (::geteuid() != 0) {
+        return;
+    }
+    struct stat like {};
+    if (::stat(db.c_str(), &like) != 0 && ::stat(data_dir.c_str(), &like) != 0) {
+        return;
+    }
+    if (like.st_uid == 0 && like.st_gid == 0) {
+        return;
+    }
+    for (const auto& entry : fs::recursive_directory_iterator(work)) {
+        if (::lchown(entry.path().c_str(), like.st_uid, like.st_gid) != 0) {
+            throw enmap::Error("cannot give " + entry.path().string() + " the owner of " + db.string() +
+                                   ": " + std::strerror(errno),
+                               "the data folder was not touched");
+        }
+    }
+}
+
 std::string utc_stamp() {
     std::time_t now = std::time(nullptr);
     std::tm tm{};
@@ -498,6 +522,7 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
             fallback = std::string("the snapshot's files cannot be folded into one: ") + e.what();
         }
     }
+    match_owner(work, db, dir);
     kill_point("staged");
 
     // The old set becomes one file with the same content (its exact bytes are in the safety snapshot).

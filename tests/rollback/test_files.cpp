@@ -6,6 +6,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -148,6 +149,41 @@ TEST_CASE("rollback files: byte-exact restore of every fixture after changing th
         CHECK(contents(data / "enmap.sqlite") != before_rows);
         CHECK(rollback::rollback_files(store, options).changed);
         CHECK(file_set(data) == original);
+    }
+}
+
+TEST_CASE("rollback files: run as root, the restored files keep the bot's owner and mode") {
+    if (::geteuid() != 0) {
+        MESSAGE("skipped: changing a file's owner needs root");
+        return;
+    }
+    const auto name = test_support::fixture_names().front();
+    TempDir tmp;
+    fs::path data = tmp.path() / "data";
+    snapshot_test::copy_fixture(name, data);
+    // The bot's files: its own user (not one that exists here: the numbers are what count), 0640.
+    const uid_t bot_uid = 4321;
+    const gid_t bot_gid = 4322;
+    REQUIRE(::chown(data.c_str(), bot_uid, bot_gid) == 0);
+    for (const auto& entry : fs::directory_iterator(data)) {
+        REQUIRE(::chown(entry.path().c_str(), bot_uid, bot_gid) == 0);
+        REQUIRE(::chmod(entry.path().c_str(), 0640) == 0);
+    }
+    auto original = file_set(data);
+    snapshot::Store store(tmp.path() / "store", snapshot::Store::Access::k_write, "test");
+    auto id = take_snapshot(store, data);
+    change_data(data / "enmap.sqlite");
+
+    auto report = rollback::rollback_files(store, {data, snapshot::to_hex(id), false});
+    REQUIRE(report.changed);
+    CHECK(file_set(data) == original);
+    for (const auto& entry : fs::directory_iterator(data)) {
+        CAPTURE(entry.path());
+        struct stat st {};
+        REQUIRE(::stat(entry.path().c_str(), &st) == 0);
+        CHECK(st.st_uid == bot_uid);
+        CHECK(st.st_gid == bot_gid);
+        CHECK((st.st_mode & 0777) == 0640);
     }
 }
 
