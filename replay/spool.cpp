@@ -267,16 +267,9 @@ void Spool::read_plain(std::uint64_t offset, std::uint64_t bytes, const TupleCal
         std::size_t want =
             static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size() - held, end - offset));
         if (want > 0) {
-            ssize_t n = ::pread(fd, buffer.data() + held, want, static_cast<off_t>(offset));
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-            if (n <= 0) {
-                throw enmap::Error("cannot read the spool file " + m_file.string() + ": " +
-                                   (n == 0 ? std::string("it ended early") : errno_text()));
-            }
-            held += static_cast<std::size_t>(n);
-            offset += static_cast<std::uint64_t>(n);
+            read_exactly(fd, m_file, offset, want, buffer.data() + held);
+            held += want;
+            offset += want;
         }
         // Pass on the whole tuples; keep a partial one for the next read.
         std::size_t whole = 0;
