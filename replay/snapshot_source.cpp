@@ -1,11 +1,15 @@
 #include "replay/snapshot_source.hpp"
 
+#include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -35,11 +39,44 @@ double since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+constexpr std::string_view k_temp_prefix = "enmap-migrate-replay-";
+
+// Removes the temporary folders of replays that were killed (kill -9, a lost VM) before they could
+// remove them: a spool is about the size of the decoded rows. A folder is stale when it is ours and
+// the process its name records is gone.
+void remove_stale_temp_dirs(const fs::path& temp) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(temp, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(k_temp_prefix, 0) != 0) {
+            continue;
+        }
+        char* end = nullptr;
+        long pid = std::strtol(name.c_str() + k_temp_prefix.size(), &end, 10);
+        struct stat st {};
+        if (pid <= 0 || end == nullptr || *end != '-' || pid == ::getpid() ||
+            ::lstat(entry.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) {
+            continue;
+        }
+        if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) {
+            continue;  // still running (or not ours to ask)
+        }
+        std::error_code removed;
+        fs::remove_all(entry.path(), removed);
+        if (!removed) {
+            spdlog::info("removed {}, left by an earlier replay (process {}) that was stopped",
+                         entry.path().string(), pid);
+        }
+    }
+}
+
 fs::path private_temp_dir() {
     static std::atomic<unsigned> counter{0};
     auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    fs::path dir = fs::temp_directory_path() / ("enmap-migrate-replay-" + std::to_string(::getpid()) + "-" +
-                                                std::to_string(stamp) + "-" + std::to_string(counter++));
+    remove_stale_temp_dirs(fs::temp_directory_path());
+    fs::path dir =
+        fs::temp_directory_path() / (std::string(k_temp_prefix) + std::to_string(::getpid()) + "-" +
+                                     std::to_string(stamp) + "-" + std::to_string(counter++));
     fs::create_directories(dir);
     fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
     return dir;

@@ -2,6 +2,8 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -103,6 +105,44 @@ TEST_CASE("snapshot source: an unknown snapshot is a store error naming the ref"
         FAIL("prepare() accepted an unknown snapshot");
     } catch (const enmap::StoreError& e) {
         CHECK(std::string(e.what()).find("no-such-label") != std::string::npos);
+    }
+}
+
+TEST_CASE("snapshot source: the temporary folders of killed replays are removed, running ones kept") {
+    test_support::TempDir tmp;
+    fs::copy_file(test_support::fixture("enmap-5.7") / "enmap.sqlite", tmp.path() / "enmap.sqlite");
+    take_snapshot(tmp.path() / "store", tmp.path() / "enmap.sqlite", "one");
+    fs::path temp = tmp.path() / "tmp";
+    fs::create_directories(temp);
+    // A process that is gone: a child that has exited and been reaped.
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::_exit(0);
+    }
+    REQUIRE(::waitpid(child, nullptr, 0) == child);
+    fs::path stale = temp / ("enmap-migrate-replay-" + std::to_string(child) + "-1-0");
+    fs::path running = temp / ("enmap-migrate-replay-" + std::to_string(::getppid()) + "-1-0");
+    fs::path other = temp / "enmap-migrate-replay-notapid";
+    for (const auto& dir : {stale, running, other}) {
+        fs::create_directories(dir);
+        std::ofstream(dir / "rows.spool") << "spooled rows";
+    }
+
+    const char* saved = std::getenv("TMPDIR");
+    std::string saved_value = saved != nullptr ? saved : "";
+    ::setenv("TMPDIR", temp.c_str(), 1);
+    {
+        replay::SnapshotSource source(tmp.path() / "store", "one");
+        source.prepare({});
+        CHECK_FALSE(fs::exists(stale));
+        CHECK(fs::exists(running / "rows.spool"));
+        CHECK(fs::exists(other / "rows.spool"));
+    }
+    if (saved != nullptr) {
+        ::setenv("TMPDIR", saved_value.c_str(), 1);
+    } else {
+        ::unsetenv("TMPDIR");
     }
 }
 
