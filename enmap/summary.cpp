@@ -202,13 +202,30 @@ Summary summarize(const Source& source, const std::map<std::string, Encoding>& f
         ContentDigest digest;
         TableStats stats;
         std::deque<std::future<Partial>> inflight;
+        // The batches being decoded, in the order of `inflight`; a decoded batch is cleared and filled
+        // again, so that its memory is not allocated (and faulted in) anew for every megabyte of rows.
+        std::deque<std::shared_ptr<RawRowBatch>> decoding;
+        std::vector<std::shared_ptr<RawRowBatch>> spare;
+        auto fresh_batch = [&] {
+            if (!spare.empty()) {
+                auto reused = std::move(spare.back());
+                spare.pop_back();
+                reused->clear();
+                return reused;
+            }
+            auto made = std::make_shared<RawRowBatch>();
+            made->bytes.reserve(k_batch_bytes * 2);
+            return made;
+        };
         auto collect = [&] {
             Partial partial = inflight.front().get();
             inflight.pop_front();
+            spare.push_back(std::move(decoding.front()));
+            decoding.pop_front();
             digest.merge(*partial.digest);
             add_stats(stats, partial.stats);
         };
-        auto batch = std::make_shared<RawRowBatch>();
+        auto batch = fresh_batch();
         auto submit = [&] {
             if (inflight.size() >= window) {
                 collect();
@@ -216,7 +233,8 @@ Summary summarize(const Source& source, const std::map<std::string, Encoding>& f
             inflight.push_back(std::async(std::launch::async, [batch, &origin, &table, &options] {
                 return decode_batch(*batch, origin, table, options);
             }));
-            batch = std::make_shared<RawRowBatch>();
+            decoding.push_back(std::move(batch));
+            batch = fresh_batch();
         };
         try {
             auto cursor = source.rows(table, RowOrder::k_storage);

@@ -197,6 +197,7 @@ nlohmann::json store_file(Store& store, PackWriter& writer, WorkerPool& pool, co
         }
     };
 
+    writer.reserve(static_cast<std::size_t>(static_cast<std::uint64_t>(st.st_size) / layout.size + 1));
     const std::uint64_t per_batch = std::max<std::uint64_t>(1, k_batch_bytes / layout.size);
     const std::size_t window = pool.size() * 2 + 1;
     std::uint64_t offset = 0;

@@ -160,21 +160,6 @@ void AtomicFile::write(const void* data, std::size_t size) {
     m_size += size;
 }
 
-void AtomicFile::write_at(std::uint64_t offset, std::string_view data) const {
-    std::size_t done = 0;
-    while (done < data.size()) {
-        ssize_t n =
-            ::pwrite(m_fd.get(), data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            throw enmap::StoreError("cannot write " + m_tmp_path.string() + ": " + errno_text());
-        }
-        done += static_cast<std::size_t>(n);
-    }
-}
-
 void AtomicFile::start_writeback() {
     if (m_size > m_writeback_started) {
         // Advisory: an error here leaves the work to commit()'s fsync, which reports errors.

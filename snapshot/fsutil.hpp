@@ -61,11 +61,6 @@ public:
     void write(const void* data, std::size_t size);
     /// Appends bytes; throws StoreError.
     void write(std::string_view data) { write(data.data(), data.size()); }
-    /// Writes bytes at `offset` (from any thread, for parts that do not overlap); size() counts them
-    /// only once note_written() is called. Throws StoreError.
-    void write_at(std::uint64_t offset, std::string_view data) const;
-    /// Counts `size` bytes written with write_at() as part of the file.
-    void note_written(std::uint64_t size) { m_size += size; }
     /// Bytes written so far.
     [[nodiscard]] std::uint64_t size() const { return m_size; }
     /// The temporary file's descriptor (for pread of what was written).

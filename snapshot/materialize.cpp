@@ -19,7 +19,9 @@ namespace fs = std::filesystem;
 namespace snapshot {
 
 namespace {
-constexpr std::size_t k_chunks_per_task = 1024;
+// 1 MiB of 4 KiB pages: small enough that a part is still in the cache when this thread hashes and
+// writes it, large enough that handing parts between threads costs little.
+constexpr std::size_t k_chunks_per_task = 256;
 
 bool safe_file_name(const std::string& name) {
     return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
@@ -33,8 +35,10 @@ std::unique_ptr<AtomicFile> write_file(const Store& store, WorkerPool& pool, con
     auto file_out = std::make_unique<AtomicFile>(dest);
     AtomicFile& out = *file_out;
     Sha256 whole;
-    // Workers read, decompress, check and write their part of the file at its offset; this thread
-    // hashes the parts in order for the whole-file check.
+    // Workers read, decompress and check their part of the file; this thread hashes the parts in
+    // order for the whole-file check, and one writer thread appends them in order while the next
+    // part is hashed. One writer: writers at offsets contend for the file's inode lock and cost the
+    // kernel more than the copy itself, which is as slow as the hash when its pages are new.
     std::deque<std::future<std::string>> inflight;
     struct WaitForParts {
         std::deque<std::future<std::string>>& parts;
@@ -63,16 +67,28 @@ std::unique_ptr<AtomicFile> write_file(const Store& store, WorkerPool& pool, con
         std::vector<std::string> buffers;
     };
     auto spares = std::make_shared<Spares>();
+    // Declared after `out`: its destructor waits for the writes still queued, which use it.
+    WorkerPool writer(1);
+    std::future<std::string> writing;  // the last part handed to the writer
+    auto recycle = [&spares](std::string bytes) {
+        std::lock_guard<std::mutex> lock(spares->mutex);
+        spares->buffers.push_back(std::move(bytes));
+    };
     auto drain_one = [&] {
         std::string bytes = inflight.front().get();
         inflight.pop_front();
         whole.update(bytes);
-        out.note_written(bytes.size());
-        if (durable) {
-            out.start_writeback();  // the disk works while the next chunks are decompressed
+        auto written = writer.submit([&out, durable, bytes = std::move(bytes)]() mutable {
+            out.write(bytes);
+            if (durable) {
+                out.start_writeback();  // the disk works while the next chunks are decompressed
+            }
+            return std::move(bytes);
+        });
+        if (writing.valid()) {
+            recycle(writing.get());
         }
-        std::lock_guard<std::mutex> lock(spares->mutex);
-        spares->buffers.push_back(std::move(bytes));
+        writing = std::move(written);
     };
     for (const auto& list_id : file.at("content")) {
         std::string list = store.read_chunk(from_hex(list_id.get<std::string>()));
@@ -99,7 +115,7 @@ std::unique_ptr<AtomicFile> write_file(const Store& store, WorkerPool& pool, con
                     "run `enmap-migrate snapshot verify " + snapshot.substr(0, 12) + "`");
             }
             inflight.push_back(
-                pool.submit([batch = std::move(batch), at, end, &store, &out, &name, &snapshot, spares] {
+                pool.submit([batch = std::move(batch), at, end, &store, &name, &snapshot, spares] {
                     std::string bytes;
                     {
                         std::lock_guard<std::mutex> lock(spares->mutex);
@@ -116,13 +132,15 @@ std::unique_ptr<AtomicFile> write_file(const Store& store, WorkerPool& pool, con
                                 " has chunks whose sizes do not match its chunking",
                             "run `enmap-migrate snapshot verify " + snapshot.substr(0, 12) + "`");
                     }
-                    out.write_at(at, bytes);
                     return bytes;
                 }));
         }
     }
     while (!inflight.empty()) {
         drain_one();
+    }
+    if (writing.valid()) {
+        writing.get();
     }
     std::uint64_t size = file.at("size").get<std::uint64_t>();
     std::string want = file.at("sha256").get<std::string>();

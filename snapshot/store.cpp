@@ -112,6 +112,7 @@ void Store::add_index(const IndexFile& file, const Hash& index_id) {
         }
         numbers.push_back(it->second);
     }
+    m_chunks.reserve(m_chunks.size() + file.entries.size());
     for (const auto& entry : file.entries) {
         Location location = entry.location;
         location.pack = numbers[entry.location.pack];
@@ -572,6 +573,11 @@ struct PackWriter::OpenPack {
 
 PackWriter::PackWriter(Store& store, bool skip_known, std::uint64_t pack_target)
     : m_store(store), m_skip_known(skip_known), m_pack_target(pack_target) {}
+
+void PackWriter::reserve(std::size_t chunks) {
+    m_added.reserve(m_added.size() + chunks);
+    m_done.entries.reserve(m_done.entries.size() + chunks);
+}
 
 bool PackWriter::contains(const Hash& id) const {
     return (m_skip_known && m_store.has_chunk(id)) || m_added.count(id) != 0;

@@ -207,6 +207,8 @@ public:
     void add_chunk(const Hash& id, std::string_view plain, int level);
     /// Adds a plaintext chunk, compressing it at `level`; true when added.
     bool add_plain(std::string_view plain, int level);
+    /// Makes room for `chunks` more new chunks, so that the writer's tables do not grow step by step.
+    void reserve(std::size_t chunks);
     /// Closes the current pack; returns the entries of every pack written so far.
     IndexFile flush();
     /// Flushes and writes the index file for the new packs, making them part of the store.

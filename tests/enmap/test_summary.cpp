@@ -113,6 +113,30 @@ TEST_CASE("summary: the digest sums the SHA-256 of key JSON, 0x1F, value JSON, 0
     CHECK(json["autonum"].empty());
 }
 
+TEST_CASE("summary: a table of many batches (their buffers reused) digests as row by row") {
+    test_support::TempDir tmp;
+    fs::path path = tmp.path() / "enmap.sqlite";
+    // About 12 MiB of rows of varying sizes: a dozen 1 MiB batches, more than the decoders hold at
+    // once, so that batches are cleared and filled again with other rows.
+    std::vector<test_support::EnmapRow> rows;
+    std::vector<std::string> records;
+    for (int i = 0; i < 3000; ++i) {
+        std::string key = "k" + std::to_string(i);
+        std::string value =
+            "\"" +
+            std::string(static_cast<std::size_t>(100 + (i * 7919) % 8000), static_cast<char>('a' + i % 26)) +
+            "\"";
+        rows.push_back({key, value});
+        records.push_back("\"" + key + "\"\x1F" + value + "\x1E");
+    }
+    test_support::write_enmap_db(path, {{"big", rows}});
+    enmap::Database db(path);
+    auto summary = enmap::summarize(db);
+    const auto& table = table_of(summary, "big");
+    CHECK(table.rows == 3000);
+    CHECK(table.sha256 == digest_of_records(records));
+}
+
 TEST_CASE("summary: digests of every fixture are stable across runs and change with one value") {
     for (const auto& name : test_support::fixture_names()) {
         CAPTURE(name);
