@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <random>
 
+#include "snapshot/capture.hpp"
 #include "tests/support.hpp"
 
 namespace fs = std::filesystem;
@@ -149,6 +150,24 @@ HeldOpen::~HeldOpen() {
     ::close(m_release);
     int status = 0;
     ::waitpid(m_pid, &status, 0);
+}
+
+snapshot::Hash capture_db(snapshot::Store& store, const std::filesystem::path& db, const std::string& label) {
+    snapshot::CaptureOptions options;
+    options.database = db;
+    options.label = label;
+    return snapshot::capture(store, options).id;
+}
+
+Rounds capture_rounds(snapshot::Store& store, const std::filesystem::path& db, int rounds,
+                      const std::function<void(int)>& change, const std::function<std::string(int)>& label) {
+    Rounds out;
+    for (int round = 0; round < rounds; ++round) {
+        change(round);
+        out.versions.push_back(test_support::read_file(db));
+        out.ids.push_back(capture_db(store, db, label ? label(round) : std::string()));
+    }
+    return out;
 }
 
 }  // namespace snapshot_test

@@ -2,6 +2,7 @@
 // Helpers for the snapshot tests: small real Enmap-like SQLite databases and store inspection.
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,21 @@ std::vector<std::filesystem::path> files_under(const std::filesystem::path& root
 /// A copy of `dest` holding the given snapshot's files, restored through Store::materialize.
 std::string restored_bytes(const snapshot::Store& store, const snapshot::Hash& id, const std::string& name,
                            const std::filesystem::path& scratch);
+
+/// Captures the database `db` exactly (no table summary) under `label`; the snapshot's id.
+snapshot::Hash capture_db(snapshot::Store& store, const std::filesystem::path& db,
+                          const std::string& label = {});
+
+/// A series of snapshots of one database, and the database's bytes at each.
+struct Rounds {
+    std::vector<snapshot::Hash> ids;
+    std::vector<std::string> versions;
+};
+/// `rounds` snapshots of `db`: before each, `change(round)` changes it; `label(round)` names it
+/// (no label when absent or empty).
+Rounds capture_rounds(snapshot::Store& store, const std::filesystem::path& db, int rounds,
+                      const std::function<void(int)>& change,
+                      const std::function<std::string(int)>& label = nullptr);
 
 /// A child process that holds a database open (as a running bot does) until destroyed. POSIX
 /// locks belong to a process and close() of any descriptor drops them, so the bot must not be the

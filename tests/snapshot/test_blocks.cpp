@@ -26,12 +26,6 @@ std::string page_of(char fill, std::size_t size = 4096) {
     return page;
 }
 
-snapshot::Hash capture_db(Store& store, const fs::path& db) {
-    snapshot::CaptureOptions options;
-    options.database = db;
-    return snapshot::capture(store, options).id;
-}
-
 std::set<snapshot::Hash> needed_set(const Store& store, const snapshot::Hash& id) {
     auto needed = store.needed_chunks(store.read_manifest(id));
     return {needed.begin(), needed.end()};
@@ -175,10 +169,10 @@ TEST_CASE("snapshot blocks: prune and archive keep only the block members a snap
     std::string second_bytes;
     {
         Store store(tmp.path() / "store", Store::Access::k_write, "test");
-        first = capture_db(store, db);
+        first = snapshot_test::capture_db(store, db);
         snapshot_test::update_rows(db, 3, 37, 40, "changed");
         second_bytes = test_support::read_file(db);
-        second = capture_db(store, db);
+        second = snapshot_test::capture_db(store, db);
         CHECK(store.chunks().size() > needed_set(store, second).size());
         store.archive({second}, archive);
     }
@@ -236,20 +230,17 @@ TEST_CASE("snapshot deltas: a changed chunk list is stored against the previous 
     test_support::TempDir tmp;
     fs::path db = tmp.path() / "enmap.sqlite";
     snapshot_test::make_database(db, 3000, "delete");
-    std::vector<snapshot::Hash> ids;
-    std::vector<std::string> versions;
+    snapshot_test::Rounds rounds;
     {
         Store store(tmp.path() / "store", Store::Access::k_write, "test");
-        for (int round = 0; round < 12; ++round) {
+        rounds = snapshot_test::capture_rounds(store, db, 12, [&](int round) {
             if (round > 0) {
                 snapshot_test::update_rows(db, round, 53, 20, "round-" + std::to_string(round));
             }
-            versions.push_back(test_support::read_file(db));
-            ids.push_back(capture_db(store, db));
-        }
+        });
         std::size_t deltas = 0;
-        for (std::size_t round = 0; round < ids.size(); ++round) {
-            auto manifest = store.read_manifest(ids[round]);
+        for (std::size_t round = 0; round < rounds.ids.size(); ++round) {
+            auto manifest = store.read_manifest(rounds.ids[round]);
             for (const auto& list_id : manifest["files"][0]["content"]) {
                 auto id = snapshot::from_hex(list_id.get<std::string>());
                 const auto& location = store.chunks().at(id);
@@ -257,7 +248,8 @@ TEST_CASE("snapshot deltas: a changed chunk list is stored against the previous 
                     ++deltas;
                     CHECK(round > 0);
                     CHECK(store.delta_depth(id) <= snapshot::k_max_delta_depth);
-                    // The delta is far smaller than the list (ids are random, so a list does not compress).
+                    // The delta is far smaller than the list (rounds.ids are random, so a list does not
+                    // compress).
                     CHECK(location.stored_size < location.plain_size / 4);
                 }
             }
@@ -265,9 +257,9 @@ TEST_CASE("snapshot deltas: a changed chunk list is stored against the previous 
         CHECK(deltas >= 10);
         CHECK(store.verify().ok());
         for (std::size_t round : {std::size_t{0}, std::size_t{5}, std::size_t{11}}) {
-            CHECK(snapshot_test::restored_bytes(store, ids[round], "enmap.sqlite",
+            CHECK(snapshot_test::restored_bytes(store, rounds.ids[round], "enmap.sqlite",
                                                 tmp.path() / ("r" + std::to_string(round))) ==
-                  versions[round]);
+                  rounds.versions[round]);
         }
     }
     // Pruning every snapshot but the last keeps the bases its lists need.
@@ -279,9 +271,9 @@ TEST_CASE("snapshot deltas: a changed chunk list is stored against the previous 
         auto report = maintain.prune(policy);
         CHECK(report.removed.size() == 11);
         CHECK(maintain.verify().ok());
-        CHECK(snapshot_test::restored_bytes(maintain, ids.back(), "enmap.sqlite", tmp.path() / "rp") ==
-              versions.back());
-        maintain.archive({ids.back()}, archive);
+        CHECK(snapshot_test::restored_bytes(maintain, rounds.ids.back(), "enmap.sqlite", tmp.path() / "rp") ==
+              rounds.versions.back());
+        maintain.archive({rounds.ids.back()}, archive);
     }
     // An archive holds whole lists: it restores in a store that never saw the bases.
     Store other(tmp.path() / "other", Store::Access::k_write, "test");
@@ -289,7 +281,7 @@ TEST_CASE("snapshot deltas: a changed chunk list is stored against the previous 
     for (const auto& [id, location] : other.chunks()) {
         CHECK(location.type != snapshot::EntryType::k_zstd_delta);
     }
-    CHECK(snapshot_test::restored_bytes(other, ids.back(), "enmap.sqlite", tmp.path() / "ro") ==
-          versions.back());
+    CHECK(snapshot_test::restored_bytes(other, rounds.ids.back(), "enmap.sqlite", tmp.path() / "ro") ==
+          rounds.versions.back());
     CHECK(other.verify().ok());
 }

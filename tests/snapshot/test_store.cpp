@@ -25,13 +25,6 @@ snapshot::Hash capture_file(Store& store, const fs::path& file, const std::strin
     return snapshot::capture(store, options).id;
 }
 
-snapshot::Hash capture_db(Store& store, const fs::path& db, const std::string& label = {}) {
-    snapshot::CaptureOptions options;
-    options.database = db;
-    options.label = label;
-    return snapshot::capture(store, options).id;
-}
-
 fs::path only_pack(const fs::path& store) {
     std::vector<fs::path> packs;
     for (const auto& file : snapshot_test::files_under(store / "data")) {
@@ -80,7 +73,7 @@ TEST_CASE("snapshot store: files are 0600 and folders 0700") {
     fs::path db = tmp.path() / "enmap.sqlite";
     snapshot_test::make_database(db, 100);
     Store store(tmp.path() / "store", Store::Access::k_write, "test");
-    capture_db(store, db, "modes");
+    snapshot_test::capture_db(store, db, "modes");
     std::size_t files = 0;
     for (const auto& entry : fs::recursive_directory_iterator(tmp.path() / "store")) {
         struct stat st {};
@@ -109,7 +102,7 @@ TEST_CASE("snapshot store: verify names a flipped byte, a truncated pack and a d
         snapshot::Hash id;
         {
             Store store(tmp.path() / "store", Store::Access::k_write, "test");
-            id = capture_db(store, db, "victim");
+            id = snapshot_test::capture_db(store, db, "victim");
             CHECK(store.verify().ok());
         }
         fs::path pack = only_pack(tmp.path() / "store");
@@ -142,15 +135,15 @@ TEST_CASE("snapshot store: prune keeps what kept snapshots need, byte for byte")
     test_support::TempDir tmp;
     fs::path db = tmp.path() / "enmap.sqlite";
     snapshot_test::make_database(db, 2000, "delete");
-    std::vector<std::string> versions;
-    std::vector<snapshot::Hash> ids;
+    snapshot_test::Rounds rounds;
     {
         Store store(tmp.path() / "store", Store::Access::k_write, "test");
-        for (int round = 0; round < 4; ++round) {
-            snapshot_test::update_rows(db, round * 13, 101, 15, "round-" + std::to_string(round));
-            versions.push_back(test_support::read_file(db));
-            ids.push_back(capture_db(store, db, round == 0 ? "baseline" : ""));
-        }
+        rounds = snapshot_test::capture_rounds(
+            store, db, 4,
+            [&](int round) {
+                snapshot_test::update_rows(db, round * 13, 101, 15, "round-" + std::to_string(round));
+            },
+            [](int round) { return round == 0 ? std::string("baseline") : std::string(); });
     }
     std::uint64_t before = 0;
     for (const auto& file : snapshot_test::files_under(tmp.path() / "store" / "data")) {
@@ -171,9 +164,11 @@ TEST_CASE("snapshot store: prune keeps what kept snapshots need, byte for byte")
     CHECK(after < before);
     CHECK(store.list().size() == 2);
     CHECK(store.verify().ok());
-    CHECK(snapshot_test::restored_bytes(store, ids[0], "enmap.sqlite", tmp.path() / "r0") == versions[0]);
-    CHECK(snapshot_test::restored_bytes(store, ids[3], "enmap.sqlite", tmp.path() / "r3") == versions[3]);
-    CHECK_THROWS_AS((void)store.read_manifest(ids[1]), enmap::StoreError);
+    CHECK(snapshot_test::restored_bytes(store, rounds.ids[0], "enmap.sqlite", tmp.path() / "r0") ==
+          rounds.versions[0]);
+    CHECK(snapshot_test::restored_bytes(store, rounds.ids[3], "enmap.sqlite", tmp.path() / "r3") ==
+          rounds.versions[3]);
+    CHECK_THROWS_AS((void)store.read_manifest(rounds.ids[1]), enmap::StoreError);
     snapshot::PrunePolicy none;
     CHECK_THROWS_AS(store.prune(none), enmap::UsageError);
 }
@@ -187,9 +182,9 @@ TEST_CASE("snapshot store: archive, import into an empty store, restore byte for
     snapshot::Hash b;
     {
         Store store(tmp.path() / "store", Store::Access::k_write, "test");
-        a = capture_db(store, db, "one");
+        a = snapshot_test::capture_db(store, db, "one");
         snapshot_test::update_rows(db, 3, 50, 5, "two");
-        b = capture_db(store, db, "two");
+        b = snapshot_test::capture_db(store, db, "two");
         store.archive({a, b}, tmp.path() / "backup.emsa");
     }
     std::string v2 = test_support::read_file(db);
@@ -220,7 +215,7 @@ TEST_CASE("snapshot store: restore refuses to replace files unless told, then re
     fs::create_directories(db.parent_path());
     snapshot_test::make_database(db, 100, "delete");
     Store store(tmp.path() / "store", Store::Access::k_write, "test");
-    auto id = capture_db(store, db);
+    auto id = snapshot_test::capture_db(store, db);
     std::ofstream(db.string() + "-wal") << "stale";
     CHECK_THROWS_AS(store.materialize(id, db.parent_path()), enmap::RefusedError);
     snapshot::MaterializeOptions force;
@@ -258,7 +253,7 @@ TEST_CASE("snapshot store: a file of many parts restores byte for byte with 1 or
     REQUIRE(fs::file_size(db) > (5U << 20));
     std::string original = test_support::read_file(db);
     Store store(tmp.path() / "store", Store::Access::k_write, "test");
-    snapshot::Hash id = capture_db(store, db);
+    snapshot::Hash id = snapshot_test::capture_db(store, db);
     for (unsigned threads : {1U, 3U}) {
         for (bool durable : {true, false}) {
             CAPTURE(threads);
