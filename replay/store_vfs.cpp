@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <new>
@@ -304,6 +305,11 @@ void StoreFile::Served::forget_old_runs() {
     while (!runs.empty() && runs.begin()->first + 1 < seq) {
         runs.erase(runs.begin());
     }
+    // Runs read ahead of a place the reading has jumped back from go too: memory stays bounded
+    // (k_ahead runs and a few) however often the reading moves back.
+    while (!runs.empty() && std::prev(runs.end())->first > seq + k_ahead + 2) {
+        runs.erase(std::prev(runs.end()));
+    }
 }
 
 void StoreFile::Served::prefetch() {
@@ -332,7 +338,7 @@ void StoreFile::Served::prefetch() {
         if (!failure.empty()) {
             error = failure;
             stop = true;
-        } else if (run + 1 >= seq) {
+        } else if (run + 1 >= seq && run <= seq + k_ahead + 2) {
             runs[run] = std::move(bytes);
         }
         changed.notify_all();
@@ -353,8 +359,11 @@ int StoreFile::Served::read(char* out, std::uint64_t amount, std::uint64_t offse
             bool in_order = (run >= seq && run <= seq + 2) || run == last_run || run == last_run + 1;
             last_run = run;
             if (in_order && run != seq) {
+                // Reading on moves the prefetching along; reading from an earlier place (the scan of
+                // a table after a few lone pages further on, as the key index's interior pages are)
+                // restarts it there, instead of leaving it waiting for the reading to catch up.
+                next_run = run < seq ? run : std::max(next_run, run);
                 seq = run;
-                next_run = std::max(next_run, seq);
                 forget_old_runs();
                 changed.notify_all();
             }

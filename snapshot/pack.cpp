@@ -224,6 +224,13 @@ enmap::StoreError damaged_block(const EntryHeader& header, const std::string& wh
 
 std::vector<BlockMember> block_members(const EntryHeader& header, std::string_view payload,
                                        const std::string& where) {
+    std::vector<BlockMember> members;
+    block_members(header, payload, where, members);
+    return members;
+}
+
+void block_members(const EntryHeader& header, std::string_view payload, const std::string& where,
+                   std::vector<BlockMember>& members) {
     if (payload.size() < 4) {
         throw damaged_block(header, where, "is cut off");
     }
@@ -235,7 +242,7 @@ std::vector<BlockMember> block_members(const EntryHeader& header, std::string_vi
     if (sha256(payload.substr(0, table)) != header.id) {
         throw damaged_block(header, where, "has a member table that does not match its SHA-256");
     }
-    std::vector<BlockMember> members(count);
+    members.resize(count);
     std::uint64_t offset = 0;
     for (std::uint32_t i = 0; i < count; ++i) {
         members[i].id = get_hash(payload, 4 + 36 * static_cast<std::size_t>(i));
@@ -246,14 +253,21 @@ std::vector<BlockMember> block_members(const EntryHeader& header, std::string_vi
     if (offset != header.plain_size) {
         throw damaged_block(header, where, "has members that do not add up to its size");
     }
-    return members;
 }
 
 Block decode_block(const EntryHeader& header, std::string_view payload, const std::string& where,
                    bool check_members) {
     Block block;
-    block.members = block_members(header, payload, where);
+    decode_block(header, payload, where, check_members, block);
+    return block;
+}
+
+void decode_block(const EntryHeader& header, std::string_view payload, const std::string& where,
+                  bool check_members, Block& block) {
+    block_members(header, payload, where, block.members);
     std::string_view frame = payload.substr(4 + block.members.size() * 36);
+    // A reused block of the same size (64 KiB, the usual) is overwritten in place: no allocation,
+    // no zero-filling before zstd writes every byte.
     block.plain.resize(header.plain_size);
     std::size_t size = ZSTD_decompressDCtx(contexts().dctx, block.plain.data(), block.plain.size(),
                                            frame.data(), frame.size());
@@ -271,7 +285,6 @@ Block decode_block(const EntryHeader& header, std::string_view payload, const st
             }
         }
     }
-    return block;
 }
 
 namespace {

@@ -106,10 +106,17 @@ struct Block {
 /// header's id); throws StoreError naming `where` when they differ.
 std::vector<BlockMember> block_members(const EntryHeader& header, std::string_view payload,
                                        const std::string& where);
+/// The same, into `members` (its storage reused).
+void block_members(const EntryHeader& header, std::string_view payload, const std::string& where,
+                   std::vector<BlockMember>& members);
 /// Decompresses a block payload. With `check_members`, also checks every member's SHA-256.
 /// Throws StoreError naming `where` and the first bad member.
 Block decode_block(const EntryHeader& header, std::string_view payload, const std::string& where,
                    bool check_members);
+/// The same, into `block`, reusing its buffers (a block cache's slot); on a throw `block` holds
+/// nothing usable.
+void decode_block(const EntryHeader& header, std::string_view payload, const std::string& where,
+                  bool check_members, Block& block);
 
 /// One index file's content: packs and, per pack, its entries.
 struct IndexFile {

@@ -222,7 +222,10 @@ struct BlockCache {
     static constexpr std::size_t k_blocks = 32;  // 2 MiB: a new block spans ~200 pages of the file
     std::vector<CachedBlock> blocks;
     std::uint64_t clock = 0;
+    std::string read_buffer;  // the compressed entry being read
 };
+// The offset of a slot that holds no block (a pack's offsets are below 4 GiB - 1).
+constexpr std::uint32_t k_no_block = 0xFFFFFFFF;
 thread_local BlockCache t_block_cache;
 }  // namespace
 
@@ -236,20 +239,21 @@ const Block& Store::read_block(const Hash& id, const Location& loc) const {
             return cached.block;
         }
     }
-    std::string pack = "pack " + to_hex(pack_id);
-    std::string bytes(entry_header_size(EntryType::k_zstd_block) + loc.stored_size, '\0');
+    // The entry is read into this thread's buffer and decompressed into the least recently used
+    // slot's: both keep their storage, so a block read costs no allocation and no zero-filling.
+    std::string& bytes = cache.read_buffer;
+    bytes.resize(entry_header_size(EntryType::k_zstd_block) + loc.stored_size);
     if (pread_full(pack_fd(loc.pack), bytes.data(), bytes.size(), loc.offset) != bytes.size()) {
-        throw enmap::StoreError("chunk " + to_hex(id) + " is cut off: " + pack + " is truncated",
-                                k_verify_hint);
+        throw enmap::StoreError(
+            "chunk " + to_hex(id) + " is cut off: pack " + to_hex(pack_id) + " is truncated", k_verify_hint);
     }
     auto header = EntryHeader::decode(bytes);
     if (!header || header->type != EntryType::k_zstd_block || header->stored_size != loc.stored_size ||
         header->plain_size != loc.block_plain) {
-        throw enmap::StoreError("chunk " + to_hex(id) + ": " + pack + " holds a damaged entry at offset " +
-                                    std::to_string(loc.offset),
+        throw enmap::StoreError("chunk " + to_hex(id) + ": pack " + to_hex(pack_id) +
+                                    " holds a damaged entry at offset " + std::to_string(loc.offset),
                                 k_verify_hint);
     }
-    Block block = decode_block(*header, std::string_view(bytes).substr(header->encoded_size()), pack, false);
     CachedBlock* slot = nullptr;
     if (cache.blocks.size() < BlockCache::k_blocks) {
         slot = &cache.blocks.emplace_back();
@@ -257,10 +261,14 @@ const Block& Store::read_block(const Hash& id, const Location& loc) const {
         slot = &*std::min_element(cache.blocks.begin(), cache.blocks.end(),
                                   [](const CachedBlock& a, const CachedBlock& b) { return a.used < b.used; });
     }
+    slot->used = 0;  // holds no block until it is decoded: a throw leaves it free, not stale
+    slot->pack = Hash{};
+    slot->offset = k_no_block;
+    decode_block(*header, std::string_view(bytes).substr(header->encoded_size()), "pack " + to_hex(pack_id),
+                 false, slot->block);
     slot->pack = pack_id;
     slot->offset = loc.offset;
     slot->used = cache.clock;
-    slot->block = std::move(block);
     return slot->block;
 }
 

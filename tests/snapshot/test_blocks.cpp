@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <fstream>
 #include <set>
 #include <unordered_set>
 
@@ -86,6 +87,84 @@ TEST_CASE("snapshot blocks: a block round-trips, and its member table and member
     std::string wrong_hex = snapshot::to_hex(wrong);
     CHECK_THROWS_WITH_AS(snapshot::decode_block(liar_header, liar_payload, "pack P", true),
                          doctest::Contains(wrong_hex.c_str()), enmap::StoreError);
+}
+
+TEST_CASE("snapshot blocks: a block decoded into a reused one (a cache slot) is the same block") {
+    auto build = [](const std::vector<std::string>& pages) {
+        snapshot::BlockBuilder builder;
+        for (const auto& page : pages) {
+            builder.add(snapshot::sha256(page), page);
+        }
+        return builder.finish(3);
+    };
+    std::vector<std::string> big = {page_of('a'), page_of('b'), page_of('c'), page_of('d')};
+    std::vector<std::string> small = {page_of('e', 700), page_of('f', 300)};
+    auto [big_header, big_payload] = build(big);
+    auto [small_header, small_payload] = build(small);
+    snapshot::Block slot;
+    snapshot::decode_block(big_header, big_payload, "test", true, slot);
+    CHECK(slot.members.size() == 4);
+    // Smaller, then larger again, then the same size: no byte of the one before shows through.
+    snapshot::decode_block(small_header, small_payload, "test", true, slot);
+    CHECK(slot.members.size() == 2);
+    CHECK(slot.plain == small[0] + small[1]);
+    snapshot::decode_block(big_header, big_payload, "test", true, slot);
+    CHECK(slot.plain == big[0] + big[1] + big[2] + big[3]);
+    snapshot::decode_block(big_header, big_payload, "test", true, slot);
+    CHECK(slot.plain == snapshot::decode_block(big_header, big_payload, "test", true).plain);
+    std::string bad_frame = small_payload;
+    bad_frame[bad_frame.size() - 3] ^= 0x55;
+    CHECK_THROWS_AS(snapshot::decode_block(small_header, bad_frame, "pack P", true, slot), enmap::StoreError);
+}
+
+TEST_CASE("snapshot blocks: a damaged block fails every read, and the blocks read around it stay intact") {
+    test_support::TempDir tmp;
+    fs::path db = tmp.path() / "enmap.sqlite";
+    snapshot_test::make_database(db, 3000, "delete");
+    snapshot::Hash id;
+    {
+        Store store(tmp.path() / "store", Store::Access::k_write, "test");
+        id = snapshot_test::capture_db(store, db);
+    }
+    std::vector<fs::path> packs;
+    for (const auto& file : snapshot_test::files_under(tmp.path() / "store" / "data")) {
+        packs.push_back(file);
+    }
+    REQUIRE(packs.size() == 1);
+    {
+        std::fstream f(packs[0], std::ios::in | std::ios::out | std::ios::binary);
+        auto middle = static_cast<std::streamoff>(fs::file_size(packs[0]) / 2);
+        f.seekg(middle);
+        char c = 0;
+        f.read(&c, 1);
+        f.seekp(middle);
+        c = static_cast<char>(c ^ 0x20);
+        f.write(&c, 1);
+    }
+    Store store(tmp.path() / "store", Store::Access::k_read, "test");
+    auto needed = store.needed_chunks(store.read_manifest(id));
+    REQUIRE(needed.size() > 64);  // many blocks: the damaged one is read between intact ones
+    // Each pass reads every chunk in turn: a read that failed must fail again (the block cache
+    // must not keep what a failed decode left), and every other chunk must come back as its id says.
+    std::vector<std::size_t> failed_first;
+    for (int pass = 0; pass < 2; ++pass) {
+        std::vector<std::size_t> failed;
+        for (std::size_t i = 0; i < needed.size(); ++i) {
+            try {
+                std::string bytes = store.read_chunk(needed[i]);
+                CHECK(snapshot::sha256(bytes) == needed[i]);
+            } catch (const enmap::StoreError&) {
+                failed.push_back(i);
+            }
+        }
+        CHECK_FALSE(failed.empty());
+        CHECK(failed.size() < needed.size());
+        if (pass == 0) {
+            failed_first = failed;
+        } else {
+            CHECK(failed == failed_first);
+        }
+    }
 }
 
 TEST_CASE("snapshot blocks: index entries of block members keep their place in the block") {
