@@ -57,7 +57,9 @@ int run_rollback_files(const RollbackFilesOptions& options, const GlobalOptions&
               << " (every file's SHA-256 verified):\n";
     for (const auto& f : report.files) {
         std::cout << "  " << f.change() << "  " << f.name << "  " << short_sha(f.before) << " -> "
-                  << short_sha(f.after) << "\n";
+                  << short_sha(f.after)
+                  << (f.kept_as.empty() ? "" : "  (no database beside it: kept as " + f.kept_as + ")")
+                  << "\n";
     }
     if (report.protocol == "atomic") {
         std::cout

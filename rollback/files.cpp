@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -325,7 +326,8 @@ nlohmann::json FilesReport::to_json() const {
              {"change", f.change()},
              {"before", f.before.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.before)},
              {"after", f.after.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.after)},
-             {"size", f.size}});
+             {"size", f.size},
+             {"kept_as", f.kept_as.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.kept_as)}});
     }
     return out;
 }
@@ -457,7 +459,7 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
             continue;
         }
         FileChange change{name, before.count(name) ? before[name] : "", after.count(name) ? after[name] : "",
-                          0};
+                          0, ""};
         if (fs::exists(dir / name)) {
             change.size = fs::file_size(dir / name);
         }
@@ -494,6 +496,33 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
                       capture.label);
     }
     kill_point("safety-snapshot");
+
+    // Without its database there is nothing to snapshot, and a -wal or -journal cannot be applied to
+    // another database: it is kept under a name SQLite does not read, not deleted (it may be the
+    // only trace of writes someone needs to look at). A -shm holds nothing of its own.
+    if (before.count(db_name) == 0) {
+        const std::string stamp = utc_stamp();
+        for (const char* suffix : {"-wal", "-journal"}) {
+            const std::string name = db_name + suffix;
+            std::error_code ec;
+            if (before.count(name) == 0 || fs::file_size(dir / name, ec) == 0 || ec) {
+                continue;
+            }
+            const std::string kept = name + ".orphaned-" + stamp;
+            if (::rename((dir / name).c_str(), (dir / kept).c_str()) != 0) {
+                throw enmap::Error("cannot move " + (dir / name).string() + " aside to " + kept + ": " +
+                                       std::strerror(errno),
+                                   "move it out of " + dir.string() + " by hand, then run the same command");
+            }
+            snapshot::fsync_dir(dir);
+            spdlog::warn("{} had no {} beside it; kept as {}", name, db_name, kept);
+            for (auto& change : report.files) {
+                if (change.name == name) {
+                    change.kept_as = kept;
+                }
+            }
+        }
+    }
 
     // Stage the new set beside the old one (same file system, so renames are atomic) and check it.
     fs::path work = dir / k_work_dir;

@@ -29,6 +29,8 @@ struct FileChange {
     std::string before;  // sha256 hex, empty when absent
     std::string after;   // sha256 hex, empty when absent
     std::uint64_t size = 0;
+    /// A -wal or -journal found without its database: the name it was moved aside to (not deleted).
+    std::string kept_as;
     /// "replaced", "created", "removed" or "unchanged".
     [[nodiscard]] std::string change() const;
 };

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -240,6 +241,45 @@ TEST_CASE("rollback files: a stale -wal and -shm beside the database are removed
         has_wal = has_wal || f["name"] == "enmap.sqlite-wal";
     }
     CHECK(has_wal);
+}
+
+TEST_CASE("rollback files: a -wal without its database is kept under another name, not deleted") {
+    TempDir tmp;
+    fs::path data = tmp.path() / "data";
+    snapshot_test::copy_fixture("enmap-6.1", data);
+    snapshot::Store store(tmp.path() / "store", snapshot::Store::Access::k_write, "test");
+    auto original = file_set(data);
+    auto id = take_snapshot(store, data);
+    // The database was deleted (by hand, by a script) and its -wal and -shm stayed.
+    fs::remove(data / "enmap.sqlite");
+    const std::string wal_bytes = "not a database of ours, but not ours to delete either";
+    write_bytes(data / "enmap.sqlite-wal", wal_bytes);
+    write_bytes(data / "enmap.sqlite-shm", std::string(32768, '\0'));
+
+    auto report = rollback::rollback_files(store, {data, snapshot::to_hex(id), false});
+    CHECK(report.changed);
+    CHECK(report.safety_snapshot_id.empty());  // no database to snapshot
+    std::string kept_as;
+    for (const auto& f : report.files) {
+        if (f.name == "enmap.sqlite-wal") {
+            CHECK(f.change() == "removed");
+            kept_as = f.kept_as;
+        } else {
+            CHECK(f.kept_as.empty());
+        }
+    }
+    REQUIRE(kept_as.rfind("enmap.sqlite-wal.orphaned-", 0) == 0);
+    CHECK(report.to_json()["files"].dump().find(kept_as) != std::string::npos);
+    // The database is the snapshot's, SQLite sees no -wal or -shm, and the -wal's bytes are kept.
+    auto now = file_set(data);
+    CHECK(now.erase(kept_as) == 1);
+    CHECK(now == original);
+    CHECK_FALSE(fs::exists(data / "enmap.sqlite-shm"));
+    std::ifstream in(data / kept_as, std::ios::binary);
+    std::string kept((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(kept == wal_bytes);
+    // Idempotent: the next run finds the snapshot's files and changes nothing.
+    CHECK_FALSE(rollback::rollback_files(store, {data, snapshot::to_hex(id), false}).changed);
 }
 
 TEST_CASE("rollback files: restores a snapshot that holds a -wal, and refuses while the database is open") {
