@@ -17,6 +17,7 @@
 #include "snapshot/capture.hpp"
 #include "snapshot/store.hpp"
 #include "snapshot/summary.hpp"
+#include "tests/snapshot/snapshot_support.hpp"
 #include "tests/support.hpp"
 
 namespace fs = std::filesystem;
@@ -276,14 +277,7 @@ TEST_CASE("snapshot source: a damaged chunk read through the store's VFS is a st
         if (!entry.is_regular_file()) {
             continue;
         }
-        std::fstream pack(entry.path(), std::ios::in | std::ios::out | std::ios::binary);
-        auto middle = static_cast<std::streamoff>(fs::file_size(entry.path()) / 2);
-        pack.seekg(middle);
-        char byte = 0;
-        pack.read(&byte, 1);
-        pack.seekp(middle);
-        byte = static_cast<char>(byte ^ 0x5A);
-        pack.write(&byte, 1);
+        snapshot_test::flip_middle_byte(entry.path(), 0x5A);
     }
     replay::SnapshotSource source(tmp.path() / "store", "lone");
     CHECK_THROWS_AS(source.prepare({}), enmap::StoreError);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <random>
 
 #include "snapshot/capture.hpp"
@@ -100,6 +101,24 @@ std::vector<fs::path> files_under(const fs::path& root) {
         }
     }
     return out;
+}
+
+fs::path only_pack(const fs::path& store) {
+    auto packs = files_under(store / "data");
+    REQUIRE(packs.size() == 1);
+    return packs.front();
+}
+
+void flip_middle_byte(const fs::path& file, char mask) {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    auto middle = static_cast<std::streamoff>(fs::file_size(file) / 2);
+    f.seekg(middle);
+    char c = 0;
+    f.read(&c, 1);
+    f.seekp(middle);
+    c = static_cast<char>(c ^ mask);
+    f.write(&c, 1);
+    REQUIRE(f.good());
 }
 
 std::string restored_bytes(const snapshot::Store& store, const snapshot::Hash& id, const std::string& name,

@@ -21,6 +21,10 @@ std::size_t differing_pages(const std::filesystem::path& a, const std::filesyste
 void copy_fixture(const std::string& name, const std::filesystem::path& dest);
 /// Every file under `root` (recursively).
 std::vector<std::filesystem::path> files_under(const std::filesystem::path& root);
+/// The one pack file of a store (the test fails unless there is exactly one).
+std::filesystem::path only_pack(const std::filesystem::path& store);
+/// Flips bits (`mask`) of the byte in the middle of `file`, as a bad disk would.
+void flip_middle_byte(const std::filesystem::path& file, char mask = 0x20);
 /// A copy of `dest` holding the given snapshot's files, restored through Store::materialize.
 std::string restored_bytes(const snapshot::Store& store, const snapshot::Hash& id, const std::string& name,
                            const std::filesystem::path& scratch);

@@ -2,7 +2,6 @@
 
 #include <doctest/doctest.h>
 
-#include <fstream>
 #include <set>
 #include <unordered_set>
 
@@ -126,21 +125,7 @@ TEST_CASE("snapshot blocks: a damaged block fails every read, and the blocks rea
         Store store(tmp.path() / "store", Store::Access::k_write, "test");
         id = snapshot_test::capture_db(store, db);
     }
-    std::vector<fs::path> packs;
-    for (const auto& file : snapshot_test::files_under(tmp.path() / "store" / "data")) {
-        packs.push_back(file);
-    }
-    REQUIRE(packs.size() == 1);
-    {
-        std::fstream f(packs[0], std::ios::in | std::ios::out | std::ios::binary);
-        auto middle = static_cast<std::streamoff>(fs::file_size(packs[0]) / 2);
-        f.seekg(middle);
-        char c = 0;
-        f.read(&c, 1);
-        f.seekp(middle);
-        c = static_cast<char>(c ^ 0x20);
-        f.write(&c, 1);
-    }
+    snapshot_test::flip_middle_byte(snapshot_test::only_pack(tmp.path() / "store"));
     Store store(tmp.path() / "store", Store::Access::k_read, "test");
     auto needed = store.needed_chunks(store.read_manifest(id));
     REQUIRE(needed.size() > 64);  // many blocks: the damaged one is read between intact ones

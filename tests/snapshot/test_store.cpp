@@ -25,14 +25,6 @@ snapshot::Hash capture_file(Store& store, const fs::path& file, const std::strin
     return snapshot::capture(store, options).id;
 }
 
-fs::path only_pack(const fs::path& store) {
-    std::vector<fs::path> packs;
-    for (const auto& file : snapshot_test::files_under(store / "data")) {
-        packs.push_back(file);
-    }
-    REQUIRE(packs.size() == 1);
-    return packs.front();
-}
 }  // namespace
 
 TEST_CASE("snapshot store: references by full id, prefix, label and latest; ambiguous prefixes refused") {
@@ -105,16 +97,10 @@ TEST_CASE("snapshot store: verify names a flipped byte, a truncated pack and a d
             id = snapshot_test::capture_db(store, db, "victim");
             CHECK(store.verify().ok());
         }
-        fs::path pack = only_pack(tmp.path() / "store");
+        fs::path pack = snapshot_test::only_pack(tmp.path() / "store");
         std::string pack_id = pack.filename().string();
         if (damage == Damage::k_flip) {
-            std::fstream f(pack, std::ios::in | std::ios::out | std::ios::binary);
-            f.seekg(static_cast<std::streamoff>(fs::file_size(pack) / 2));
-            char c = 0;
-            f.read(&c, 1);
-            f.seekp(static_cast<std::streamoff>(fs::file_size(pack) / 2));
-            c = static_cast<char>(c ^ 0x20);
-            f.write(&c, 1);
+            snapshot_test::flip_middle_byte(pack);
         } else if (damage == Damage::k_truncate) {
             fs::resize_file(pack, fs::file_size(pack) - 1000);
         } else {
