@@ -280,6 +280,21 @@ TEST_CASE("rollback files: a -wal without its database is kept under another nam
     CHECK(kept == wal_bytes);
     // Idempotent: the next run finds the snapshot's files and changes nothing.
     CHECK_FALSE(rollback::rollback_files(store, {data, snapshot::to_hex(id), false}).changed);
+    // Again within the same second: the second orphan gets a name of its own.
+    fs::remove(data / "enmap.sqlite");
+    write_bytes(data / "enmap.sqlite-wal", "a second one");
+    auto again = rollback::rollback_files(store, {data, snapshot::to_hex(id), false});
+    std::set<std::string> orphans;
+    for (const auto& entry : fs::directory_iterator(data)) {
+        if (entry.path().filename().string().rfind("enmap.sqlite-wal.orphaned-", 0) == 0) {
+            orphans.insert(entry.path().filename().string());
+        }
+    }
+    CHECK(orphans.size() == 2);
+    CHECK(orphans.count(kept_as) == 1);
+    std::ifstream first(data / kept_as, std::ios::binary);
+    CHECK(std::string((std::istreambuf_iterator<char>(first)), std::istreambuf_iterator<char>()) ==
+          wal_bytes);
 }
 
 TEST_CASE("rollback files: restores a snapshot that holds a -wal, and refuses while the database is open") {
