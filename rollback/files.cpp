@@ -497,36 +497,6 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
     }
     kill_point("safety-snapshot");
 
-    // Without its database there is nothing to snapshot, and a -wal or -journal cannot be applied to
-    // another database: it is kept under a name SQLite does not read, not deleted (it may be the
-    // only trace of writes someone needs to look at). A -shm holds nothing of its own.
-    if (before.count(db_name) == 0) {
-        const std::string stamp = utc_stamp();
-        for (const char* suffix : {"-wal", "-journal"}) {
-            const std::string name = db_name + suffix;
-            std::error_code ec;
-            if (before.count(name) == 0 || fs::file_size(dir / name, ec) == 0 || ec) {
-                continue;
-            }
-            std::string kept = name + ".orphaned-" + stamp;
-            for (int n = 2; fs::exists(dir / kept); ++n) {  // never over an earlier one
-                kept = name + ".orphaned-" + stamp + "-" + std::to_string(n);
-            }
-            if (::rename((dir / name).c_str(), (dir / kept).c_str()) != 0) {
-                throw enmap::Error("cannot move " + (dir / name).string() + " aside to " + kept + ": " +
-                                       std::strerror(errno),
-                                   "move it out of " + dir.string() + " by hand, then run the same command");
-            }
-            snapshot::fsync_dir(dir);
-            spdlog::warn("{} had no {} beside it; kept as {}", name, db_name, kept);
-            for (auto& change : report.files) {
-                if (change.name == name) {
-                    change.kept_as = kept;
-                }
-            }
-        }
-    }
-
     // Stage the new set beside the old one (same file system, so renames are atomic) and check it.
     fs::path work = dir / k_work_dir;
     snapshot::make_dir(work);
@@ -556,6 +526,37 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
     }
     match_owner(work, db, dir);
     kill_point("staged");
+
+    // Without its database there was nothing to snapshot, and a -wal or -journal cannot be applied to
+    // another database: it is kept under a name SQLite does not read, not deleted (it may be the
+    // only trace of writes someone needs to look at). A -shm holds nothing of its own. This is the
+    // first change to the folder, after staging: a rollback that fails before it leaves it as it was.
+    if (before.count(db_name) == 0) {
+        const std::string stamp = utc_stamp();
+        for (const char* suffix : {"-wal", "-journal"}) {
+            const std::string name = db_name + suffix;
+            std::error_code ec;
+            if (before.count(name) == 0 || fs::file_size(dir / name, ec) == 0 || ec) {
+                continue;
+            }
+            std::string kept = name + ".orphaned-" + stamp;
+            for (int n = 2; fs::exists(dir / kept); ++n) {  // never over an earlier one
+                kept = name + ".orphaned-" + stamp + "-" + std::to_string(n);
+            }
+            if (::rename((dir / name).c_str(), (dir / kept).c_str()) != 0) {
+                throw enmap::Error("cannot move " + (dir / name).string() + " aside to " + kept + ": " +
+                                       std::strerror(errno),
+                                   "move it out of " + dir.string() + " by hand, then run the same command");
+            }
+            snapshot::fsync_dir(dir);
+            spdlog::warn("{} had no {} beside it; kept as {}", name, db_name, kept);
+            for (auto& change : report.files) {
+                if (change.name == name) {
+                    change.kept_as = kept;
+                }
+            }
+        }
+    }
 
     // The old set becomes one file with the same content (its exact bytes are in the safety snapshot).
     std::string old_sha = before.count(db_name) != 0 ? before[db_name] : "";

@@ -256,6 +256,19 @@ TEST_CASE("rollback files: a -wal without its database is kept under another nam
     write_bytes(data / "enmap.sqlite-wal", wal_bytes);
     write_bytes(data / "enmap.sqlite-shm", std::string(32768, '\0'));
 
+    // A rollback that fails (a damaged copy of the store) leaves the folder as it was: the -wal
+    // is moved aside only once the new files are staged and checked.
+    fs::copy(tmp.path() / "store", tmp.path() / "damaged", fs::copy_options::recursive);
+    snapshot_test::flip_middle_byte(snapshot_test::only_pack(tmp.path() / "damaged"));
+    {
+        snapshot::Store damaged(tmp.path() / "damaged", snapshot::Store::Access::k_write, "test");
+        CHECK_THROWS_AS(rollback::rollback_files(damaged, {data, snapshot::to_hex(id), false}),
+                        enmap::StoreError);
+    }
+    CHECK(file_set(data) == std::map<std::string, std::string>{
+                                {"enmap.sqlite-shm", rollback::file_sha256(data / "enmap.sqlite-shm")},
+                                {"enmap.sqlite-wal", rollback::file_sha256(data / "enmap.sqlite-wal")}});
+
     auto report = rollback::rollback_files(store, {data, snapshot::to_hex(id), false});
     CHECK(report.changed);
     CHECK(report.safety_snapshot_id.empty());  // no database to snapshot
