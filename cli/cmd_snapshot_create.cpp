@@ -36,6 +36,7 @@ int run_snapshot_create(const CreateOptions& options, const GlobalOptions& globa
         capture.database = options.db.empty() ? std::filesystem::path(options.data_dir) / "enmap.sqlite"
                                               : std::filesystem::path(options.db);
         capture.summarize = snapshot::summarize_enmap;
+        capture.summarize_pages = snapshot::summarize_enmap_pages;
     }
     capture.label = options.label;
     capture.compression = options.compression;

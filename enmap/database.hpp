@@ -40,6 +40,15 @@ struct VfsFile {
     std::string vfs;
 };
 
+/// How one enmap table's rows sit in the file, for reading them straight from its pages
+/// (page_summary.hpp): its B-tree's root page and where key and value are in a row's record.
+struct TableLayout {
+    std::string table;
+    std::uint32_t root = 0;
+    std::uint32_t key_column = 0;
+    std::uint32_t value_column = 0;
+};
+
 /// An Enmap database opened for reading only; the original files are never written.
 class Database : public Source {
 public:
@@ -79,6 +88,11 @@ public:
     [[nodiscard]] std::optional<std::vector<std::string>> key_boundaries(const std::string& table,
                                                                          std::uint64_t rows,
                                                                          std::uint64_t rows_per_range) const;
+    /// Every enmap table's TableLayout, in tables() order; nullopt when one is not an ordinary
+    /// rowid table whose key and value columns are stored in its records (a rowid alias, a
+    /// generated column, WITHOUT ROWID), or the file is a private copy (its -wal is not read).
+    /// Defined in page_summary.cpp.
+    [[nodiscard]] std::optional<std::vector<TableLayout>> table_layouts() const;
     /// Like Source::select_tables, and also says when a named table exists but is not an enmap table.
     [[nodiscard]] std::vector<std::string> select_tables(
         const std::vector<std::string>& names) const override;

@@ -20,44 +20,20 @@
 
 #include "enmap/database.hpp"
 #include "enmap/error.hpp"
+#include "enmap/sqlite_page.hpp"
 
 namespace enmap {
 
 namespace {
 
-constexpr unsigned char k_interior_index = 0x02;
-constexpr unsigned char k_leaf_index = 0x0A;
+using sqlite_page::get_u16;
+using sqlite_page::get_u32;
+using sqlite_page::k_interior_index;
+using sqlite_page::k_leaf_index;
+using sqlite_page::varint;
+using Unexpected = sqlite_page::PageLayoutUnexpected;
+
 constexpr int k_max_depth = 40;
-
-// The page layout was not the expected one: use SQLite's walk.
-struct Unexpected {};
-
-std::uint32_t get_u16(const unsigned char* p) {
-    return (std::uint32_t{p[0]} << 8) | p[1];
-}
-
-std::uint32_t get_u32(const unsigned char* p) {
-    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
-}
-
-// SQLite's varint at `p`, not reading at or past `end`.
-std::uint64_t varint(const unsigned char*& p, const unsigned char* end) {
-    std::uint64_t v = 0;
-    for (int i = 0; i < 9; ++i) {
-        if (p >= end) {
-            throw Unexpected{};
-        }
-        unsigned char b = *p++;
-        if (i == 8) {
-            return (v << 8) | b;
-        }
-        v = (v << 7) | (b & 0x7F);
-        if ((b & 0x80) == 0) {
-            return v;
-        }
-    }
-    return v;
-}
 
 // Pages of one database file, read through its VFS (a snapshot store's or the disk's).
 class PageReader {

@@ -95,6 +95,28 @@ std::string ContentDigest::finish() const {
     return sha256_hex(bytes, sizeof(bytes));
 }
 
+void add_table_stats(TableStats& total, const TableStats& part) {
+    total.rows += part.rows;
+    total.null_values += part.null_values;
+    for (const auto& [encoding, count] : part.encodings) {
+        total.encodings[encoding] += count;
+    }
+    total.lossy += part.lossy;
+}
+
+TableSummary table_summary(const std::string& table, const TableStats& stats, const ContentDigest& digest) {
+    TableSummary item;
+    item.name = table;
+    item.rows = stats.rows;
+    item.null_values = stats.null_values;
+    for (const auto& [encoding, count] : stats.encodings) {
+        item.encodings[std::string(encoding_name(encoding))] = count;
+    }
+    item.sha256 = digest.finish();
+    item.lossy = stats.lossy;
+    return item;
+}
+
 nlohmann::json lossy_to_json(const LossyCounts& counts) {
     nlohmann::json out = nlohmann::json::object();
     auto put = [&](const char* name, std::uint64_t value) {
@@ -171,15 +193,6 @@ Partial decode_batch(const RawRowBatch& batch, const std::string& origin, const 
     return partial;
 }
 
-void add_stats(TableStats& total, const TableStats& part) {
-    total.rows += part.rows;
-    total.null_values += part.null_values;
-    for (const auto& [encoding, count] : part.encodings) {
-        total.encodings[encoding] += count;
-    }
-    total.lossy += part.lossy;
-}
-
 }  // namespace
 
 Summary summarize(const Source& source, const std::map<std::string, Encoding>& formats,
@@ -223,7 +236,7 @@ Summary summarize(const Source& source, const std::map<std::string, Encoding>& f
             spare.push_back(std::move(decoding.front()));
             decoding.pop_front();
             digest.merge(*partial.digest);
-            add_stats(stats, partial.stats);
+            add_table_stats(stats, partial.stats);
         };
         auto batch = fresh_batch();
         auto submit = [&] {
@@ -256,16 +269,7 @@ Summary summarize(const Source& source, const std::map<std::string, Encoding>& f
             }
             throw;
         }
-        TableSummary item;
-        item.name = table;
-        item.rows = stats.rows;
-        item.null_values = stats.null_values;
-        for (const auto& [encoding, count] : stats.encodings) {
-            item.encodings[std::string(encoding_name(encoding))] = count;
-        }
-        item.sha256 = digest.finish();
-        item.lossy = stats.lossy;
-        summary.tables.push_back(std::move(item));
+        summary.tables.push_back(table_summary(table, stats, digest));
     }
     return summary;
 }

@@ -69,6 +69,11 @@ struct Summary {
     [[nodiscard]] nlohmann::json to_json() const;
 };
 
+/// Adds the rows, encodings and lossy counts of `part` to `total`.
+void add_table_stats(TableStats& total, const TableStats& part);
+/// A table's entry of a Summary, from what was read of it.
+TableSummary table_summary(const std::string& table, const TableStats& stats, const ContentDigest& digest);
+
 /// The counts of a LossyCounts as a JSON object, with only its non-zero members.
 nlohmann::json lossy_to_json(const LossyCounts& counts);
 /// The stats of one table read by dump, as a JSON object.

@@ -32,6 +32,7 @@ std::string capture_data_dir(const RehearseOptions& options) {
     std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
     capture.label = std::string("rehearsal-") + stamp;
     capture.summarize = snapshot::summarize_enmap;
+    capture.summarize_pages = snapshot::summarize_enmap_pages;
     capture.command = "enmap-migrate rehearse";
     snapshot::Store store(options.store, snapshot::Store::Access::k_write, capture.command);
     auto result = snapshot::capture(store, capture);

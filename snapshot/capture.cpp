@@ -37,6 +37,7 @@ constexpr off_t k_shm_locks_first = 120;
 constexpr off_t k_shm_locks_size = 9;
 
 constexpr std::size_t k_batch_bytes = 4U << 20;
+constexpr std::size_t k_summary_group_bytes = 64U << 10;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -100,7 +101,8 @@ struct Batch {
 // in order, and returns the file's manifest entry.
 nlohmann::json store_file(Store& store, PackWriter& writer, WorkerPool& pool, const fs::path& source,
                           const std::string& name, const std::string& role, int level, const fs::path& tee,
-                          const std::vector<Hash>& previous_lists = {}) {
+                          const std::vector<Hash>& previous_lists = {},
+                          PageSummarizer* summarizer = nullptr) {
     ChunkLayout layout = choose_layout(source);
     Fd fd = open_read(source);
     struct stat st {};
@@ -221,41 +223,57 @@ nlohmann::json store_file(Store& store, PackWriter& writer, WorkerPool& pool, co
             break;
         }
         data->resize(got);
+        const std::uint64_t batch_offset = offset;
         offset += got;
         whole.update(*data);
         if (inflight.size() >= window) {
             drain_one();
         }
-        inflight.push_back(pool.submit([data, sizes = std::move(sizes), level, &store] {
-            Batch batch;
-            batch.ids.reserve(sizes.size());
-            BlockBuilder block;
-            std::vector<Hash> in_block;  // a page repeated within one block is stored once
-            std::size_t at = 0;
-            for (auto size : sizes) {
-                if (at >= data->size()) {
-                    break;
+        inflight.push_back(
+            pool.submit([data, sizes = std::move(sizes), level, &store, summarizer, batch_offset] {
+                Batch batch;
+                batch.ids.reserve(sizes.size());
+                BlockBuilder block;
+                std::vector<Hash> in_block;  // a page repeated within one block is stored once
+                std::size_t at = 0;
+                // The summarizer reads each group of pages right after they are hashed, while they
+                // are still in the CPU's cache.
+                std::size_t group_at = 0;
+                auto summarize_group = [&] {
+                    if (summarizer != nullptr && at > group_at) {
+                        summarizer->add(batch_offset + group_at,
+                                        std::string_view(*data).substr(group_at, at - group_at));
+                    }
+                    group_at = at;
+                };
+                for (auto size : sizes) {
+                    if (at >= data->size()) {
+                        break;
+                    }
+                    if (at - group_at >= k_summary_group_bytes) {
+                        summarize_group();
+                    }
+                    std::string_view piece = std::string_view(*data).substr(at, size);
+                    at += piece.size();
+                    Hash id = sha256(piece);
+                    batch.ids.push_back(id);
+                    if (store.has_chunk(id) ||
+                        std::find(in_block.begin(), in_block.end(), id) != in_block.end()) {
+                        continue;
+                    }
+                    in_block.push_back(id);
+                    block.add(id, piece);
+                    if (block.full()) {
+                        batch.blocks.push_back(block.finish(level));
+                        in_block.clear();
+                    }
                 }
-                std::string_view piece = std::string_view(*data).substr(at, size);
-                at += piece.size();
-                Hash id = sha256(piece);
-                batch.ids.push_back(id);
-                if (store.has_chunk(id) ||
-                    std::find(in_block.begin(), in_block.end(), id) != in_block.end()) {
-                    continue;
-                }
-                in_block.push_back(id);
-                block.add(id, piece);
-                if (block.full()) {
+                summarize_group();
+                if (!block.empty()) {
                     batch.blocks.push_back(block.finish(level));
-                    in_block.clear();
                 }
-            }
-            if (!block.empty()) {
-                batch.blocks.push_back(block.finish(level));
-            }
-            return batch;
-        }));
+                return batch;
+            }));
         if (got < want) {
             break;
         }
@@ -495,7 +513,13 @@ CaptureResult capture(Store& store, const CaptureOptions& options) {
             if (options.summarize && has_wal) {
                 copy = work / name;
             }
-            if (options.summarize && !has_wal) {
+            // Without a -wal, the pages are summarized as they are stored when the summarizer can
+            // (enmap/page_summary.hpp), else SQLite reads the database itself on its own thread.
+            std::unique_ptr<PageSummarizer> page_summarizer;
+            if (options.summarize && !has_wal && options.summarize_pages) {
+                page_summarizer = options.summarize_pages(database);
+            }
+            if (options.summarize && !has_wal && !page_summarizer) {
                 summary_future = std::async(std::launch::async, [&options, database] {
                     auto summarize_started = std::chrono::steady_clock::now();
                     nlohmann::json summary = options.summarize(database);
@@ -503,11 +527,23 @@ CaptureResult capture(Store& store, const CaptureOptions& options) {
                 });
             }
             files.push_back(store_file(store, writer, pool, database, name, "database", options.compression,
-                                       copy, previous_lists(store, source.get<std::string>(), name)));
+                                       copy, previous_lists(store, source.get<std::string>(), name),
+                                       page_summarizer.get()));
             if (has_wal) {
                 files.push_back(store_file(store, writer, pool, wal, name + "-wal", "wal",
                                            options.compression,
                                            copy.empty() ? fs::path() : fs::path(copy.string() + "-wal")));
+            }
+            if (page_summarizer) {
+                if (auto summary = page_summarizer->finish()) {
+                    tables = std::move(*summary);
+                    result.seconds_summarize = page_summarizer->seconds();
+                } else {
+                    // A page was not as planned: SQLite reads it (the read lock still holds).
+                    auto summarize_started = std::chrono::steady_clock::now();
+                    tables = options.summarize(database);
+                    result.seconds_summarize = seconds_since(summarize_started);
+                }
             }
             if (summary_future.valid()) {
                 // Before the check below: the summary's own connection must be closed by then.

@@ -2,11 +2,14 @@
 // Capturing Enmap data into the store: the exact bytes of enmap.sqlite (and its -wal), a live
 // image through SQLite's online backup API, or export() files, plus per-table summaries.
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "snapshot/store.hpp"
@@ -18,6 +21,24 @@ namespace snapshot {
 /// that it may open read-write; whatever it returns is stored as it is.
 using TableSummarizer = std::function<nlohmann::json(const std::filesystem::path& db_copy)>;
 
+/// Summarizes a database from its pages while they are stored, so that it is not read a second
+/// time (snapshot/summary.hpp has the Enmap one).
+class PageSummarizer {
+public:
+    virtual ~PageSummarizer() = default;
+    /// Whole pages that start at byte `offset` of the database; every page is given once, from the
+    /// store's worker threads, in any order.
+    virtual void add(std::uint64_t offset, std::string_view pages) = 0;
+    /// The "tables" value, or std::nullopt to have the TableSummarizer run instead.
+    virtual std::optional<nlohmann::json> finish() = 0;
+    /// Seconds spent summarizing.
+    [[nodiscard]] virtual double seconds() const = 0;
+};
+
+/// Sets up a PageSummarizer for a database file, or returns null to leave it to the TableSummarizer.
+using PageSummarizerFactory =
+    std::function<std::unique_ptr<PageSummarizer>(const std::filesystem::path& database)>;
+
 /// What to capture and how.
 struct CaptureOptions {
     enum class Kind { k_exact, k_live, k_export };
@@ -28,6 +49,7 @@ struct CaptureOptions {
     int compression = k_default_compression;     // zstd level
     unsigned threads = 0;                        // 0: default_threads()
     TableSummarizer summarize;                   // empty: "tables" is null
+    PageSummarizerFactory summarize_pages;       // exact captures without a -wal: tried first
     std::string command = "enmap-migrate snapshot create";
 };
 

@@ -3,7 +3,10 @@
 // the SHA-256 of each table's canonical content (docs/dump.md), plus autonum counters.
 
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
+
+#include "snapshot/capture.hpp"
 
 namespace snapshot {
 
@@ -12,5 +15,10 @@ namespace snapshot {
 /// journals. Throws enmap::InputError when the
 /// database cannot be read as Enmap data.
 nlohmann::json summarize_enmap(const std::filesystem::path& db_copy);
+
+/// A PageSummarizer (capture.hpp) giving what summarize_enmap gives, from the pages the store
+/// reads (enmap/page_summary.hpp); null when the database is not laid out for it, or has a -shm or
+/// -journal beside it. Throws enmap::InputError when the database cannot be read as Enmap data.
+std::unique_ptr<PageSummarizer> summarize_enmap_pages(const std::filesystem::path& database);
 
 }  // namespace snapshot

@@ -8,6 +8,7 @@
 
 #include "enmap/error.hpp"
 #include "snapshot/capture.hpp"
+#include "snapshot/summary.hpp"
 #include "tests/snapshot/snapshot_support.hpp"
 #include "tests/support.hpp"
 
@@ -199,4 +200,30 @@ TEST_CASE("snapshot capture: labels are checked") {
     CHECK_THROWS_AS(snapshot::validate_label("cafe"), enmap::UsageError);
     CHECK_THROWS_AS(snapshot::validate_label("with space"), enmap::UsageError);
     CHECK_THROWS_AS(snapshot::validate_label(""), enmap::UsageError);
+}
+
+TEST_CASE("snapshot capture: the table summary from the stored pages equals SQLite's, and falls back to it") {
+    test_support::TempDir tmp;
+    fs::path db = tmp.path() / "enmap.sqlite";
+    SUBCASE("an Enmap database: summarized from its pages") {
+        snapshot_test::make_database(db, 3000, "delete");
+    }
+    SUBCASE("a value SQLite stores as a number: the page summary declines, SQLite summarizes") {
+        snapshot_test::make_database(db, 300, "delete");
+        SQLite::Database writer(db.string(), SQLite::OPEN_READWRITE);
+        writer.exec("CREATE TABLE loose (key text PRIMARY KEY, value); INSERT INTO loose VALUES ('n', 5)");
+    }
+    Store store(tmp.path() / "store", Store::Access::k_write, "test");
+    CaptureOptions options;
+    options.database = db;
+    options.summarize = snapshot::summarize_enmap;
+    options.summarize_pages = snapshot::summarize_enmap_pages;
+    auto from_pages = snapshot::capture(store, options);
+    REQUIRE(from_pages.manifest["tables"].is_object());
+    CHECK(from_pages.manifest["tables"] == snapshot::summarize_enmap(db));
+    CHECK(from_pages.manifest["tables"]["points"]["rows"].get<int>() > 0);
+    // The same capture with SQLite's reading alone gives the same manifest tables.
+    options.summarize_pages = nullptr;
+    auto from_sqlite = snapshot::capture(store, options);
+    CHECK(from_sqlite.manifest["tables"] == from_pages.manifest["tables"]);
 }
