@@ -36,7 +36,19 @@ std::string TableStats::encoding_label() const {
 void append_json_string(std::string& out, std::string_view text) {
     static constexpr char k_hex[] = "0123456789abcdef";
     out += '"';
-    for (char c : text) {
+    const char* p = text.data();
+    const char* end = p + text.size();
+    while (p < end) {
+        // Runs of bytes that need no escape go in whole (keys rarely have any that do).
+        const char* run = p;
+        while (p < end && static_cast<unsigned char>(*p) >= 0x20 && *p != '"' && *p != '\\') {
+            ++p;
+        }
+        out.append(run, static_cast<std::size_t>(p - run));
+        if (p == end) {
+            break;
+        }
+        const char c = *p++;
         auto byte = static_cast<unsigned char>(c);
         switch (c) {
             case '"':
@@ -60,14 +72,10 @@ void append_json_string(std::string& out, std::string_view text) {
             case '\t':
                 out += "\\t";
                 break;
-            default:
-                if (byte < 0x20) {
-                    out += "\\u00";
-                    out += k_hex[byte >> 4];
-                    out += k_hex[byte & 0xF];
-                } else {
-                    out += c;
-                }
+            default:  // the other bytes below 0x20
+                out += "\\u00";
+                out += k_hex[byte >> 4];
+                out += k_hex[byte & 0xF];
         }
     }
     out += '"';

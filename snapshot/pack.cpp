@@ -36,6 +36,7 @@ Hash get_hash(std::string_view bytes, std::size_t at) {
 struct ZstdContexts {
     ZSTD_CCtx* cctx = ZSTD_createCCtx();
     ZSTD_DCtx* dctx = ZSTD_createDCtx();
+    std::string compressed;  // a block compresses here, then only its real size is copied out
     ZstdContexts() = default;
     ZstdContexts(const ZstdContexts&) = delete;
     ZstdContexts& operator=(const ZstdContexts&) = delete;
@@ -201,14 +202,16 @@ std::pair<EntryHeader, std::string> BlockBuilder::finish(int level) {
     header.type = EntryType::k_zstd_block;
     header.id = sha256(payload);
     header.plain_size = static_cast<std::uint32_t>(m_plain.size());
-    std::size_t table = payload.size();
-    payload.resize(table + ZSTD_compressBound(m_plain.size()));
-    std::size_t size = ZSTD_compressCCtx(contexts().cctx, payload.data() + table, payload.size() - table,
+    // Into the thread's scratch buffer: sizing the payload for the worst case would zero-fill
+    // (and often fault in) 64 KiB per block for the ~15 KiB a block of pages compresses to.
+    ZstdContexts& zstd = contexts();
+    zstd.compressed.resize(ZSTD_compressBound(m_plain.size()));
+    std::size_t size = ZSTD_compressCCtx(zstd.cctx, zstd.compressed.data(), zstd.compressed.size(),
                                          m_plain.data(), m_plain.size(), level);
     if (ZSTD_isError(size) != 0) {
         throw std::runtime_error(std::string("zstd compression failed: ") + ZSTD_getErrorName(size));
     }
-    payload.resize(table + size);
+    payload.append(zstd.compressed.data(), size);
     header.stored_size = static_cast<std::uint32_t>(payload.size());
     m_members.clear();
     m_plain.clear();
