@@ -11,10 +11,6 @@
 
 namespace enmap {
 
-struct ContentDigest::Context {
-    EVP_MD_CTX* ctx = nullptr;
-};
-
 namespace {
 
 std::string sha256_hex(const unsigned char* bytes, std::size_t size) {
@@ -43,51 +39,65 @@ void add_256(std::array<std::uint64_t, 4>& sum, const std::array<std::uint64_t, 
     }
 }
 
+// A row hash as a 256-bit number, byte 0 least significant.
+std::array<std::uint64_t, 4> hash_number(const unsigned char* digest) {
+    std::array<std::uint64_t, 4> number{};
+    for (std::size_t i = 0; i < 32; ++i) {
+        number[i / 8] |= static_cast<std::uint64_t>(digest[i]) << (8 * (i % 8));
+    }
+    return number;
+}
+
 }  // namespace
 
-ContentDigest::ContentDigest() : m_context(std::make_unique<Context>()) {
-    m_context->ctx = EVP_MD_CTX_new();
-    if (m_context->ctx == nullptr) {
-        throw Error("OpenSSL could not set up SHA-256");
-    }
-}
-
-ContentDigest::~ContentDigest() {
-    EVP_MD_CTX_free(m_context->ctx);
-}
+ContentDigest::ContentDigest() = default;
+ContentDigest::~ContentDigest() = default;
 
 void ContentDigest::add(std::string_view key, std::string_view value_json) {
-    m_scratch.clear();
-    append_json_string(m_scratch, key);
-    m_scratch += '\x1F';
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_MD_CTX* ctx = m_context->ctx;
-    if (EVP_DigestInit_ex2(ctx, sha256_md(), nullptr) != 1 ||
-        EVP_DigestUpdate(ctx, m_scratch.data(), m_scratch.size()) != 1 ||
-        EVP_DigestUpdate(ctx, value_json.data(), value_json.size()) != 1 ||
-        EVP_DigestUpdate(ctx, "\x1E", 1) != 1 || EVP_DigestFinal_ex(ctx, digest, &length) != 1) {
-        throw Error("OpenSSL could not compute a SHA-256");
-    }
-    // The row hash as a 256-bit number, byte 0 least significant.
-    std::array<std::uint64_t, 4> row{};
-    for (std::size_t i = 0; i < 32; ++i) {
-        row[i / 8] |= static_cast<std::uint64_t>(digest[i]) << (8 * (i % 8));
-    }
-    add_256(m_sum, row);
+    // The record is kept until the next one comes, and the two are hashed together (sha256_two).
+    std::string& record = m_has_pending ? m_scratch : m_pending;
+    record.clear();
+    append_json_string(record, key);
+    record += '\x1F';
+    record.append(value_json);
+    record += '\x1E';
     ++m_rows;
+    if (!m_has_pending) {
+        m_has_pending = true;
+        return;
+    }
+    unsigned char first[32];
+    unsigned char second[32];
+    sha256_two(m_pending.data(), m_pending.size(), m_scratch.data(), m_scratch.size(), first, second);
+    add_256(m_sum, hash_number(first));
+    add_256(m_sum, hash_number(second));
+    m_has_pending = false;
+}
+
+std::array<std::uint64_t, 4> ContentDigest::sum() const {
+    std::array<std::uint64_t, 4> sum = m_sum;
+    if (m_has_pending) {
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned int length = 0;
+        if (EVP_Digest(m_pending.data(), m_pending.size(), digest, &length, sha256_md(), nullptr) != 1) {
+            throw Error("OpenSSL could not compute a SHA-256");
+        }
+        add_256(sum, hash_number(digest));
+    }
+    return sum;
 }
 
 void ContentDigest::merge(const ContentDigest& other) {
-    add_256(m_sum, other.m_sum);
+    add_256(m_sum, other.sum());
     m_rows += other.m_rows;
 }
 
 std::string ContentDigest::finish() const {
     // 32 bytes of the sum (least significant first), then the row count as 8 bytes little-endian.
+    const std::array<std::uint64_t, 4> total = sum();
     unsigned char bytes[40];
     for (std::size_t i = 0; i < 32; ++i) {
-        bytes[i] = static_cast<unsigned char>(m_sum[i / 8] >> (8 * (i % 8)));
+        bytes[i] = static_cast<unsigned char>(total[i / 8] >> (8 * (i % 8)));
     }
     for (std::size_t i = 0; i < 8; ++i) {
         bytes[32 + i] = static_cast<unsigned char>(m_rows >> (8 * i));

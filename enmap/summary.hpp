@@ -40,8 +40,11 @@ public:
     [[nodiscard]] std::string finish() const;
 
 private:
-    struct Context;
-    std::unique_ptr<Context> m_context;
+    /// m_sum plus the pending record's hash.
+    [[nodiscard]] std::array<std::uint64_t, 4> sum() const;
+
+    std::string m_pending;  // a record not hashed yet: rows are hashed two at a time
+    bool m_has_pending = false;
     std::string m_scratch;
     std::array<std::uint64_t, 4> m_sum{};  // little-endian limbs of the sum of row hashes
     std::uint64_t m_rows = 0;

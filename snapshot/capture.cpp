@@ -38,7 +38,7 @@ constexpr off_t k_shm_locks_first = 120;
 constexpr off_t k_shm_locks_size = 9;
 
 constexpr std::size_t k_batch_bytes = 4U << 20;
-constexpr std::size_t k_summary_group_bytes = 64U << 10;
+constexpr std::size_t k_pages_per_group = 16;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -233,43 +233,40 @@ nlohmann::json store_file(Store& store, PackWriter& writer, WorkerPool& pool, co
         inflight.push_back(
             pool.submit([data, sizes = std::move(sizes), level, &store, summarizer, batch_offset] {
                 Batch batch;
-                batch.ids.reserve(sizes.size());
                 BlockBuilder block;
                 std::vector<Hash> in_block;  // a page repeated within one block is stored once
+                std::vector<std::string_view> pieces;
+                pieces.reserve(sizes.size());
+                for (std::size_t at = 0, i = 0; i < sizes.size() && at < data->size(); at += sizes[i++]) {
+                    pieces.push_back(std::string_view(*data).substr(at, sizes[i]));
+                }
+                batch.ids.resize(pieces.size());
+                // Groups of 16 pages: hashed two at a time, stored, and read by the summarizer while
+                // they are still in the CPU's cache.
                 std::size_t at = 0;
-                // The summarizer reads each group of pages right after they are hashed, while they
-                // are still in the CPU's cache.
-                std::size_t group_at = 0;
-                auto summarize_group = [&] {
-                    if (summarizer != nullptr && at > group_at) {
+                for (std::size_t first = 0; first < pieces.size(); first += k_pages_per_group) {
+                    const std::size_t count = std::min(k_pages_per_group, pieces.size() - first);
+                    sha256_each(&pieces[first], count, &batch.ids[first]);
+                    const std::size_t group_at = at;
+                    for (std::size_t i = first; i < first + count; ++i) {
+                        at += pieces[i].size();
+                        const Hash& id = batch.ids[i];
+                        if (store.has_chunk(id) ||
+                            std::find(in_block.begin(), in_block.end(), id) != in_block.end()) {
+                            continue;
+                        }
+                        in_block.push_back(id);
+                        block.add(id, pieces[i]);
+                        if (block.full()) {
+                            batch.blocks.push_back(block.finish(level));
+                            in_block.clear();
+                        }
+                    }
+                    if (summarizer != nullptr) {
                         summarizer->add(batch_offset + group_at,
                                         std::string_view(*data).substr(group_at, at - group_at));
                     }
-                    group_at = at;
-                };
-                for (auto size : sizes) {
-                    if (at >= data->size()) {
-                        break;
-                    }
-                    if (at - group_at >= k_summary_group_bytes) {
-                        summarize_group();
-                    }
-                    std::string_view piece = std::string_view(*data).substr(at, size);
-                    at += piece.size();
-                    Hash id = sha256(piece);
-                    batch.ids.push_back(id);
-                    if (store.has_chunk(id) ||
-                        std::find(in_block.begin(), in_block.end(), id) != in_block.end()) {
-                        continue;
-                    }
-                    in_block.push_back(id);
-                    block.add(id, piece);
-                    if (block.full()) {
-                        batch.blocks.push_back(block.finish(level));
-                        in_block.clear();
-                    }
                 }
-                summarize_group();
                 if (!block.empty()) {
                     batch.blocks.push_back(block.finish(level));
                 }

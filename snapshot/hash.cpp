@@ -103,4 +103,15 @@ Hash sha256(const void* data, std::size_t size) {
     return hash;
 }
 
+void sha256_each(const std::string_view* pieces, std::size_t count, Hash* out) {
+    std::size_t i = 0;
+    for (; i + 1 < count; i += 2) {
+        enmap::sha256_two(pieces[i].data(), pieces[i].size(), pieces[i + 1].data(), pieces[i + 1].size(),
+                          out[i].data(), out[i + 1].data());
+    }
+    if (i < count) {
+        out[i] = sha256(pieces[i]);
+    }
+}
+
 }  // namespace snapshot

@@ -47,6 +47,10 @@ inline Hash sha256(std::string_view data) {
     return sha256(data.data(), data.size());
 }
 
+/// The SHA-256 of each of `count` buffers into `out`, two at a time (enmap::sha256_two: with the
+/// CPU's SHA extensions ~1.65x as fast as one after the other).
+void sha256_each(const std::string_view* pieces, std::size_t count, Hash* out);
+
 /// Hash functor so digests can key unordered containers (the digest is already uniform).
 struct HashHasher {
     std::size_t operator()(const Hash& hash) const noexcept {

@@ -278,20 +278,33 @@ std::size_t Store::append_members(const Hash* ids, std::size_t count, const Loca
     auto member =
         std::lower_bound(block.members.begin(), block.members.end(), loc.inner_offset,
                          [](const BlockMember& m, std::uint32_t offset) { return m.offset < offset; });
-    std::size_t taken = 0;
     // The block's own member table names the chunks that follow, so a run of chunks stored together
-    // needs one index lookup, not one per chunk. Each is checked against its SHA-256 all the same.
+    // needs one index lookup, not one per chunk. Each is checked against its SHA-256 all the same,
+    // two at a time (sha256_each).
+    const auto run = member;
+    std::size_t taken = 0;
     while (taken < count && member != block.members.end() && member->id == ids[taken] &&
            (taken > 0 || (member->offset == loc.inner_offset && member->size == loc.plain_size))) {
-        std::string_view plain = std::string_view(block.plain).substr(member->offset, member->size);
-        if (sha256(plain) != ids[taken]) {
-            throw enmap::StoreError("chunk " + to_hex(ids[taken]) + " in pack " + to_hex(m_packs[loc.pack]) +
-                                        " does not match its SHA-256",
-                                    k_verify_hint);
-        }
-        out.append(plain);
         ++taken;
         ++member;
+    }
+    constexpr std::size_t k_checked_at_once = 16;
+    std::string_view plains[k_checked_at_once];
+    Hash hashes[k_checked_at_once];
+    for (std::size_t first = 0; first < taken; first += k_checked_at_once) {
+        const std::size_t n = std::min(k_checked_at_once, taken - first);
+        for (std::size_t i = 0; i < n; ++i) {
+            plains[i] = std::string_view(block.plain).substr(run[first + i].offset, run[first + i].size);
+        }
+        sha256_each(plains, n, hashes);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (hashes[i] != ids[first + i]) {
+                throw enmap::StoreError("chunk " + to_hex(ids[first + i]) + " in pack " +
+                                            to_hex(m_packs[loc.pack]) + " does not match its SHA-256",
+                                        k_verify_hint);
+            }
+            out.append(plains[i]);
+        }
     }
     if (taken == 0) {
         throw enmap::StoreError("chunk " + to_hex(ids[0]) + ": pack " + to_hex(m_packs[loc.pack]) +
