@@ -67,13 +67,14 @@ struct Blocks {
     alignas(16) unsigned char tail[128];
 
     Blocks(const void* message, std::size_t size)
-        : data(static_cast<const unsigned char*>(message)), whole(size / 64), tail{} {
+        : data(static_cast<const unsigned char*>(message)), whole(size / 64) {
         const std::size_t rest = size % 64;
+        const std::size_t tail_bytes = rest + 1 + 8 <= 64 ? 64 : 128;
         if (rest > 0) {
             std::memcpy(tail, data + whole * 64, rest);
         }
         tail[rest] = 0x80;
-        const std::size_t tail_bytes = rest + 1 + 8 <= 64 ? 64 : 128;
+        std::memset(tail + rest + 1, 0, tail_bytes - rest - 1);
         const std::uint64_t bits = static_cast<std::uint64_t>(size) * 8;
         for (std::size_t i = 0; i < 8; ++i) {
             tail[tail_bytes - 1 - i] = static_cast<unsigned char>(bits >> (8 * i));
@@ -96,15 +97,12 @@ __attribute__((target("sha,sse4.1,ssse3"))) Lane initial_lane() {
 __attribute__((target("sha,sse4.1,ssse3"))) void lane_digest(const Lane& lane, unsigned char* digest) {
     __m128i feba = _mm_shuffle_epi32(lane.abef, 0x1B);
     __m128i dchg = _mm_shuffle_epi32(lane.cdgh, 0xB1);
-    alignas(16) std::uint32_t words[8];
-    _mm_store_si128(reinterpret_cast<__m128i*>(&words[0]), _mm_blend_epi16(feba, dchg, 0xF0));
-    _mm_store_si128(reinterpret_cast<__m128i*>(&words[4]), _mm_alignr_epi8(dchg, feba, 8));
-    for (std::size_t i = 0; i < 8; ++i) {
-        digest[4 * i] = static_cast<unsigned char>(words[i] >> 24);
-        digest[4 * i + 1] = static_cast<unsigned char>(words[i] >> 16);
-        digest[4 * i + 2] = static_cast<unsigned char>(words[i] >> 8);
-        digest[4 * i + 3] = static_cast<unsigned char>(words[i]);
-    }
+    // Words A..D and E..H, each written big-endian.
+    const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(digest),
+                     _mm_shuffle_epi8(_mm_blend_epi16(feba, dchg, 0xF0), byte_swap));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(digest + 16),
+                     _mm_shuffle_epi8(_mm_alignr_epi8(dchg, feba, 8), byte_swap));
 }
 
 // One 64-byte block into each of `lanes` lanes (1 or 2), interleaved so that each lane's rounds
