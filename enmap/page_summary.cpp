@@ -186,29 +186,53 @@ std::unique_ptr<PageSummary> PageSummary::plan(const Database& database) {
     summary->m_tables = std::move(*layouts);
     std::string page(page_size, '\0');
     try {
-        // Down from each root through the interior pages; a page met twice means a damaged file.
+        // Down from each root through the interior pages only: every leaf of a B-tree is at the same
+        // depth, found down the left-most path, so the pages one level above the leaves name the
+        // leaves without their being read here (add() checks that each is a leaf when it comes).
+        // A page met twice means a damaged file.
+        auto* bytes = reinterpret_cast<unsigned char*>(page.data());
+        auto read_page = [&](std::uint32_t number) {
+            if (number < 2 || number > pages ||
+                !pread_all(summary->m_fd, bytes, page_size, std::uint64_t{number - 1} * page_size)) {
+                throw Unexpected{};
+            }
+        };
         struct Step {
             std::uint32_t page;
             int depth;
         };
         for (std::size_t t = 0; t < summary->m_tables.size(); ++t) {
+            int leaf_depth = 0;
+            for (std::uint32_t number = summary->m_tables[t].root;; ++leaf_depth) {
+                read_page(number);
+                if (bytes[0] == sqlite_page::k_leaf_table || leaf_depth > k_max_depth) {
+                    break;
+                }
+                if (bytes[0] != sqlite_page::k_interior_table) {
+                    return nullptr;
+                }
+                const std::uint32_t first_cell = get_u16(bytes + 12);
+                if (get_u16(bytes + 3) > 0 && first_cell + 4 > summary->m_usable) {
+                    return nullptr;
+                }
+                number = get_u16(bytes + 3) > 0 ? get_u32(bytes + first_cell) : get_u32(bytes + 8);
+            }
+            if (leaf_depth > k_max_depth) {
+                return nullptr;
+            }
             std::vector<Step> todo{{summary->m_tables[t].root, 0}};
             while (!todo.empty()) {
                 Step step = todo.back();
                 todo.pop_back();
-                if (step.page < 2 || step.page > pages || summary->m_owner[step.page] != 0 ||
-                    step.depth > k_max_depth) {
+                if (step.page < 2 || step.page > pages || summary->m_owner[step.page] != 0) {
                     return nullptr;
                 }
-                auto* bytes = reinterpret_cast<unsigned char*>(page.data());
-                if (!pread_all(summary->m_fd, bytes, page_size, std::uint64_t{step.page - 1} * page_size)) {
-                    return nullptr;
-                }
-                if (bytes[0] == sqlite_page::k_leaf_table) {
+                if (step.depth == leaf_depth) {
                     summary->m_owner[step.page] = static_cast<std::uint32_t>(t + 1);
                     ++summary->m_leaves;
                     continue;
                 }
+                read_page(step.page);
                 if (bytes[0] != sqlite_page::k_interior_table) {
                     return nullptr;
                 }
