@@ -20,10 +20,8 @@ const EVP_MD* sha256_md() {
     return md;
 }
 
-namespace {
-
-void openssl_sha256(const void* data, std::size_t size, unsigned char* digest) {
-    // One context per thread, reused: no allocation per call.
+void sha256_one(const void* data, std::size_t size, unsigned char* digest) {
+    // One context per thread, reused: no allocation or algorithm lookup per call.
     struct Context {
         EVP_MD_CTX* ctx = EVP_MD_CTX_new();
         Context() = default;
@@ -39,6 +37,8 @@ void openssl_sha256(const void* data, std::size_t size, unsigned char* digest) {
         throw Error("OpenSSL could not compute a SHA-256");
     }
 }
+
+namespace {
 
 #if defined(__x86_64__)
 
@@ -205,8 +205,8 @@ void sha256_two_with(bool accelerated, const void* a, std::size_t a_size, const 
 #else
     (void)accelerated;
 #endif
-    openssl_sha256(a, a_size, a_digest);
-    openssl_sha256(b, b_size, b_digest);
+    sha256_one(a, a_size, a_digest);
+    sha256_one(b, b_size, b_digest);
 }
 
 void sha256_two(const void* a, std::size_t a_size, const void* b, std::size_t b_size, unsigned char* a_digest,

@@ -16,6 +16,10 @@ namespace enmap {
 /// The SHA-256 implementation, fetched on first use; never freed. Throws Error when unavailable.
 const EVP_MD* sha256_md();
 
+/// The SHA-256 of `size` bytes at `data` into `digest` (32 bytes), with OpenSSL and a context
+/// kept per thread. Throws Error when OpenSSL fails.
+void sha256_one(const void* data, std::size_t size, unsigned char* digest);
+
 /// The SHA-256 of `a` (`a_size` bytes) into `a_digest` and of `b` into `b_digest` (32 bytes each).
 /// Uses the CPU's SHA extensions on two messages at once when it has them, else OpenSSL for each.
 void sha256_two(const void* a, std::size_t a_size, const void* b, std::size_t b_size, unsigned char* a_digest,

@@ -77,11 +77,8 @@ void ContentDigest::add(std::string_view key, std::string_view value_json) {
 std::array<std::uint64_t, 4> ContentDigest::sum() const {
     std::array<std::uint64_t, 4> sum = m_sum;
     if (m_has_pending) {
-        unsigned char digest[EVP_MAX_MD_SIZE];
-        unsigned int length = 0;
-        if (EVP_Digest(m_pending.data(), m_pending.size(), digest, &length, sha256_md(), nullptr) != 1) {
-            throw Error("OpenSSL could not compute a SHA-256");
-        }
+        unsigned char digest[32];
+        sha256_one(m_pending.data(), m_pending.size(), digest);
         add_256(sum, hash_number(digest));
     }
     return sum;

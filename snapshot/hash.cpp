@@ -84,22 +84,8 @@ Hash Sha256::finish() {
 }
 
 Hash sha256(const void* data, std::size_t size) {
-    // One context per thread, reused: no allocation or algorithm lookup per call.
-    struct Context {
-        EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-        Context() = default;
-        Context(const Context&) = delete;
-        Context& operator=(const Context&) = delete;
-        ~Context() { EVP_MD_CTX_free(ctx); }
-    };
-    thread_local Context context;
     Hash hash{};
-    unsigned int out_size = 0;
-    if (context.ctx == nullptr || EVP_DigestInit_ex2(context.ctx, enmap::sha256_md(), nullptr) != 1 ||
-        EVP_DigestUpdate(context.ctx, data, size) != 1 ||
-        EVP_DigestFinal_ex(context.ctx, hash.data(), &out_size) != 1) {
-        throw std::runtime_error("OpenSSL SHA-256 failed");
-    }
+    enmap::sha256_one(data, size, hash.data());
     return hash;
 }
 
