@@ -365,11 +365,13 @@ void PageSummary::add(std::uint64_t offset, std::string_view pages) {
                         value_at = body;
                     }
                     body += serial_size(type);
+                    if (body > payload) {
+                        throw Unexpected{};  // checked at each column: two huge sizes must not wrap
+                    }
                 }
                 // A short record (a column added later: its default) or a key that is not text
                 // or blob, or a number as value: SQLite's own reading decides.
-                if (column < needed || body > payload || key_type < 12 ||
-                    (value_type != 0 && value_type < 12)) {
+                if (column < needed || key_type < 12 || (value_type != 0 && value_type < 12)) {
                     throw Unexpected{};
                 }
                 RawRow row;
