@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -55,9 +56,7 @@ void sha256_each(const std::string_view* pieces, std::size_t count, Hash* out);
 struct HashHasher {
     std::size_t operator()(const Hash& hash) const noexcept {
         std::size_t value = 0;
-        for (std::size_t i = 0; i < sizeof(value); ++i) {
-            value = (value << 8) | hash[i];
-        }
+        std::memcpy(&value, hash.data(), sizeof(value));
         return value;
     }
 };

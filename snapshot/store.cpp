@@ -140,6 +140,8 @@ void Store::load_index() {
         }
     }
     std::sort(files.begin(), files.end());
+    std::vector<std::pair<IndexFile, Hash>> decoded;
+    std::size_t entries = 0;
     for (const auto& path : files) {
         std::string bytes = read_small_file(path);
         std::string name = path.filename().string();
@@ -148,10 +150,15 @@ void Store::load_index() {
             continue;
         }
         try {
-            add_index(IndexFile::decode(bytes, name), from_hex(name));
+            decoded.emplace_back(IndexFile::decode(bytes, name), from_hex(name));
+            entries += decoded.back().first.entries.size();
         } catch (const enmap::StoreError&) {
             continue;
         }
+    }
+    m_chunks.reserve(entries);  // once: each index file reserving in turn rehashed all before it
+    for (const auto& [file, id] : decoded) {
+        add_index(file, id);
     }
 }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <future>
 #include <memory>
+#include <memory_resource>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -20,6 +21,19 @@
 #include "snapshot/pack.hpp"
 
 namespace snapshot {
+
+/// Chunk ids to what is known of each, with the nodes taken from one arena (`Arena`): a store of
+/// a 1 GiB database indexes ~262,000 chunks, and allocating and freeing them one by one was a third
+/// of opening the store and a quarter of closing it (perf, docs/BENCHMARKS.md). Memory of erased
+/// nodes comes back only with the arena.
+template <class Value>
+using ChunkMap = std::pmr::unordered_map<Hash, Value, HashHasher>;
+/// The arena of a ChunkMap, kept at a stable address.
+using Arena = std::unique_ptr<std::pmr::monotonic_buffer_resource>;
+/// A new arena.
+inline Arena new_arena() {
+    return std::make_unique<std::pmr::monotonic_buffer_resource>();
+}
 
 /// Format name written into every manifest.
 inline constexpr std::string_view k_manifest_format = "enmap-migrate-snapshot/1";
@@ -119,7 +133,7 @@ public:
     /// Reads one chunk's entry as stored (header and payload) and checks it; throws StoreError.
     [[nodiscard]] std::string read_entry(const Hash& id, EntryHeader& header) const;
     /// Every chunk the index knows.
-    [[nodiscard]] const std::unordered_map<Hash, Location, HashHasher>& chunks() const { return m_chunks; }
+    [[nodiscard]] const ChunkMap<Location>& chunks() const { return m_chunks; }
     /// Every pack the index knows, numbered as Location::pack.
     [[nodiscard]] const std::vector<Hash>& packs() const { return m_packs; }
     /// Records the entries of a newly written index file in memory.
@@ -179,7 +193,8 @@ private:
     std::unique_ptr<StoreLock> m_lock;
     std::vector<Hash> m_packs;
     std::unordered_map<Hash, std::uint32_t, HashHasher> m_pack_numbers;
-    std::unordered_map<Hash, Location, HashHasher> m_chunks;
+    Arena m_chunk_arena = new_arena();  // before m_chunks, which it outlives
+    ChunkMap<Location> m_chunks{m_chunk_arena.get()};
     std::vector<Hash> m_index_files;
     mutable std::mutex m_fd_mutex;
     mutable std::unordered_map<std::uint32_t, int> m_pack_fds;
@@ -231,7 +246,8 @@ private:
     std::unique_ptr<OpenPack> m_open;
     std::deque<std::future<void>> m_commits;  // packs being fsynced and renamed in the background
     IndexFile m_done;
-    std::unordered_map<Hash, bool, HashHasher> m_added;
+    Arena m_added_arena = new_arena();  // before m_added, which it outlives
+    ChunkMap<bool> m_added{m_added_arena.get()};
     std::uint64_t m_bytes_stored = 0;
     std::uint64_t m_chunks_added = 0;
     BlockBuilder m_pending;  // add_chunk's block being gathered
