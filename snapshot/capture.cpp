@@ -456,6 +456,18 @@ CaptureResult capture(Store& store, const CaptureOptions& options) {
     } cleanup{work};
     fs::path summary_db;
     nlohmann::json tables = nullptr;
+    // What a page summarizer made of `db`'s pages, or, when it declined (a page not as planned),
+    // what the TableSummarizer reads from `db` itself.
+    auto summary_from = [&](PageSummarizer& summarizer, const fs::path& db) {
+        if (auto summary = summarizer.finish()) {
+            result.seconds_summarize = summarizer.seconds();
+            return std::move(*summary);
+        }
+        auto summarize_started = std::chrono::steady_clock::now();
+        nlohmann::json summary = options.summarize(db);
+        result.seconds_summarize = seconds_since(summarize_started);
+        return summary;
+    };
     std::future<std::pair<nlohmann::json, double>> summary_future;
 
     if (options.kind == CaptureOptions::Kind::k_export) {
@@ -489,9 +501,19 @@ CaptureResult capture(Store& store, const CaptureOptions& options) {
         if (options.kind == CaptureOptions::Kind::k_live) {
             fs::path copy = work / name;
             live_backup(database, copy);
+            // The private image is summarized from its pages as they are stored when it can be.
+            std::unique_ptr<PageSummarizer> page_summarizer;
+            if (options.summarize && options.summarize_pages) {
+                page_summarizer = options.summarize_pages(copy);
+            }
             files.push_back(store_file(store, writer, pool, copy, name, "database", options.compression, {},
-                                       previous_lists(store, source.get<std::string>(), name)));
-            summary_db = copy;
+                                       previous_lists(store, source.get<std::string>(), name),
+                                       page_summarizer.get()));
+            if (page_summarizer) {
+                tables = summary_from(*page_summarizer, copy);
+            } else {
+                summary_db = copy;
+            }
         } else {
             fs::path journal = database.string() + "-journal";
             if (fs::exists(journal) && fs::file_size(journal) > 0) {
@@ -540,15 +562,7 @@ CaptureResult capture(Store& store, const CaptureOptions& options) {
                                            copy.empty() ? fs::path() : fs::path(copy.string() + "-wal")));
             }
             if (page_summarizer) {
-                if (auto summary = page_summarizer->finish()) {
-                    tables = std::move(*summary);
-                    result.seconds_summarize = page_summarizer->seconds();
-                } else {
-                    // A page was not as planned: SQLite reads it (the read lock still holds).
-                    auto summarize_started = std::chrono::steady_clock::now();
-                    tables = options.summarize(database);
-                    result.seconds_summarize = seconds_since(summarize_started);
-                }
+                tables = summary_from(*page_summarizer, database);  // the read lock still holds
             }
             if (summary_future.valid()) {
                 // Before the check below: the summary's own connection must be closed by then.

@@ -222,8 +222,14 @@ TEST_CASE("snapshot capture: the table summary from the stored pages equals SQLi
     REQUIRE(from_pages.manifest["tables"].is_object());
     CHECK(from_pages.manifest["tables"] == snapshot::summarize_enmap(db));
     CHECK(from_pages.manifest["tables"]["points"]["rows"].get<int>() > 0);
-    // The same capture with SQLite's reading alone gives the same manifest tables.
+    // The same capture with SQLite's reading alone gives the same manifest tables, and so does a
+    // live one (its private image is summarized from its pages too).
     options.summarize_pages = nullptr;
     auto from_sqlite = snapshot::capture(store, options);
     CHECK(from_sqlite.manifest["tables"] == from_pages.manifest["tables"]);
+    options.kind = CaptureOptions::Kind::k_live;
+    options.summarize_pages = snapshot::summarize_enmap_pages;
+    auto live = snapshot::capture(store, options);
+    CHECK(live.manifest["kind"] == "live");
+    CHECK(live.manifest["tables"] == from_pages.manifest["tables"]);
 }
