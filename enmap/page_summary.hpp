@@ -2,7 +2,7 @@
 // enmap/ page summary: the same Summary as summarize(database), computed from the database file's
 // pages while something else reads them anyway. `snapshot create` reads every page of
 // enmap.sqlite to hash and compress it; reading every row a second time through SQLite (its
-// B-tree code, a pread per page, a copy of every row) was a seventh of its CPU time. Here the
+// B-tree code, a pread per page, a copy of every row) cost a tenth of its CPU time. Here the
 // table B-trees' interior pages (well under 1% of a table) are walked first, to know which pages
 // are leaves of which table; then each batch of pages the store reads is handed to add(), which
 // decodes the rows of the leaves among them. Anything this reader does not expect (a rowid alias,

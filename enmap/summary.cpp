@@ -1,7 +1,5 @@
 #include "enmap/summary.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <deque>
 #include <future>
@@ -14,16 +12,13 @@ namespace enmap {
 namespace {
 
 std::string sha256_hex(const unsigned char* bytes, std::size_t size) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (EVP_Digest(bytes, size, digest, &length, sha256_md(), nullptr) != 1) {
-        throw Error("OpenSSL could not compute a SHA-256");
-    }
+    unsigned char digest[32];
+    sha256_one(bytes, size, digest);
     static constexpr char k_hex[] = "0123456789abcdef";
     std::string hex;
-    for (unsigned int i = 0; i < length; ++i) {
-        hex += k_hex[digest[i] >> 4];
-        hex += k_hex[digest[i] & 0xF];
+    for (unsigned char byte : digest) {
+        hex += k_hex[byte >> 4];
+        hex += k_hex[byte & 0xF];
     }
     return hex;
 }

@@ -427,8 +427,8 @@ CaptureResult capture(Store& store, const CaptureOptions& options) {
     // The workers allocate and free their blocks' buffers all the time; by default glibc hands
     // the freed memory back to the kernel at once and faults it in again, zeroed, a moment later.
     // Keeping up to 256 MB of it (and serving allocations under 32 MB from the heap) took a 1 GiB
-    // create from ~93,000 page faults to ~36,000 and 0.8-1.0 s of system time to 0.65 s, for
-    // ~40 MB more peak RSS (docs/BENCHMARKS.md). Process-wide, and harmless for what follows.
+    // create from ~93,000 page faults to ~36,000 and 0.8-1.0 s of system time to 0.65 s; its peak
+    // RSS stays 126-139 MB (docs/BENCHMARKS.md). Process-wide, and harmless for what follows.
     ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
     ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
     if (!options.label.empty()) {

@@ -1,7 +1,5 @@
 #include "snapshot/hash.hpp"
 
-#include <openssl/sha.h>
-
 #include <stdexcept>
 
 #include "enmap/error.hpp"
