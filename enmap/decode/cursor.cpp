@@ -123,7 +123,7 @@ std::string valid_utf8(std::string text) {
     return result;
 }
 
-std::string path_text(const std::vector<PathSegment>& segments, const char* out, const char* end) {
+std::string path_text(const PathStack& segments, const char* out, const char* end) {
     std::string path = "$";
     for (const auto& segment : segments) {
         switch (segment.kind) {

@@ -49,6 +49,28 @@ struct PathSegment {
     std::size_t b = 0;          // k_out_key: end offset of the key in the output
 };
 
+/// The segments of the JSON path to the value being decoded. A stack of its own rather than a
+/// std::vector's push_back/pop_back, whose out-of-line growth path kept them from being inlined
+/// into the container loops (measured: 5% of the JSON decode's instructions).
+class PathStack {
+public:
+    [[gnu::always_inline]] void push(const PathSegment& segment) {
+        if (m_size == m_segments.size()) [[unlikely]] {
+            m_segments.resize(m_segments.size() * 2 + 16);
+        }
+        m_segments[m_size++] = segment;
+    }
+    void pop() { --m_size; }
+    PathSegment& back() { return m_segments[m_size - 1]; }
+    void clear() { m_size = 0; }
+    [[nodiscard]] const PathSegment* begin() const { return m_segments.data(); }
+    [[nodiscard]] const PathSegment* end() const { return m_segments.data() + m_size; }
+
+private:
+    std::vector<PathSegment> m_segments;
+    std::size_t m_size = 0;
+};
+
 /// One Map entry, or one element of a serialize-javascript sparse array, while it is collected.
 struct Entry {
     std::size_t key_begin, key_end;  // offsets into the output (sparse arrays: unused)
@@ -60,7 +82,7 @@ struct Entry {
 
 /// The buffers one decode needs, kept per thread so that decoding many values allocates nothing.
 struct Workspace {
-    std::vector<PathSegment> path;
+    PathStack path;
     std::vector<Entry> entries;
     std::vector<char> js_stack;
     std::string scratch;
@@ -81,7 +103,7 @@ constexpr std::size_t k_inline_stack_budget = std::size_t{64} * 1024;
 
 /// A JSON path such as `$.tags[2]` for the segments of `path`; `out` is the output so far (Map
 /// keys are read from it) and `end` the end of the value text (raw keys are read up to it).
-std::string path_text(const std::vector<PathSegment>& path, const char* out, const char* end);
+std::string path_text(const PathStack& path, const char* out, const char* end);
 
 /// `\uXXXX` for a UTF-16 code unit, as a violation's detail names it.
 std::string hex_unit(std::uint32_t unit);
@@ -762,7 +784,7 @@ private:
     /// An object's members `{"name": value, ...}` at m_p ('{'), each value decoded by
     /// `member_value(depth)`. Members that are nothing (undefined, an omitted function) are left out.
     template <typename ValueFn>
-    void members(std::size_t depth, ValueFn&& member_value) {
+    [[gnu::always_inline]] void members(std::size_t depth, ValueFn&& member_value) {
         check_depth(depth);
         ++m_p;
         m_out += '{';
@@ -783,12 +805,12 @@ private:
                 if (!first) {
                     m_out += ',';
                 }
-                m_path.push_back({PathSegment::Kind::k_raw_key, m_p + 1});
+                m_path.push({PathSegment::Kind::k_raw_key, m_p + 1});
                 member_key();
                 expect(':', "':' after the member name");
                 m_out += ':';
                 const Emitted emitted = member_value(depth + 1);
-                m_path.pop_back();
+                m_path.pop();
                 if (emitted != Emitted::k_value) {
                     m_out.resize(mark);
                     if (emitted == Emitted::k_undefined) {
@@ -834,9 +856,9 @@ private:
                 if (index != 0) {
                     m_out += ',';
                 }
-                m_path.push_back({PathSegment::Kind::k_index, nullptr, index});
+                m_path.push({PathSegment::Kind::k_index, nullptr, index});
                 element(element_value(depth + 1));
-                m_path.pop_back();
+                m_path.pop();
                 skip_ws();
                 if (m_p < m_end && *m_p == ',') {
                     ++m_p;
@@ -904,7 +926,7 @@ private:
     void map_entry(std::size_t index, std::size_t depth, ValueFn& entry_value) {
         Entry entry{};
         m_out += '[';
-        m_path.push_back({PathSegment::Kind::k_index, nullptr, index});
+        m_path.push({PathSegment::Kind::k_index, nullptr, index});
         entry.key_begin = m_out.size();
         Emitted key = value(depth);
         if (key != Emitted::k_value) {
@@ -922,7 +944,7 @@ private:
         m_out += ',';
         entry.value_begin = m_out.size();
         Emitted emitted = entry_value(depth);
-        m_path.pop_back();
+        m_path.pop();
         entry.omitted = emitted != Emitted::k_value;
         element(emitted);
         entry.value_end = m_out.size();
@@ -1054,7 +1076,7 @@ private:
     std::uintptr_t m_stack_base;
     std::size_t m_stack_budget;
     bool m_big_stack;
-    std::vector<PathSegment>& m_path = m_work.path;
+    PathStack& m_path = m_work.path;
     std::vector<Entry>& m_entries = m_work.entries;
     std::vector<char>& m_js_stack = m_work.js_stack;
     std::string& m_scratch = m_work.scratch;

@@ -162,10 +162,10 @@ void Parser<V>::sparse_array(std::size_t depth) {
                 Entry entry{};
                 entry.index = index;
                 entry.value_begin = m_out.size();
-                m_path.push_back(is_index ? PathSegment{PathSegment::Kind::k_index, nullptr, index}
-                                          : PathSegment{PathSegment::Kind::k_raw_key, key_start});
+                m_path.push(is_index ? PathSegment{PathSegment::Kind::k_index, nullptr, index}
+                                     : PathSegment{PathSegment::Kind::k_raw_key, key_start});
                 const Emitted emitted = value(depth + 1);
-                m_path.pop_back();
+                m_path.pop();
                 entry.omitted = emitted != Emitted::k_value;
                 if (emitted == Emitted::k_undefined) {
                     ++m_counts.undefined_dropped;
