@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "enmap/decode.hpp"
+#include "enmap/decode/visitor.hpp"
 
 namespace fuzz {
 
@@ -21,6 +22,29 @@ inline void require_json(const std::string& json) {
         std::abort();
     }
 }
+
+/// Counts the containers it is told of; aborts unless they nest properly.
+class NestingVisitor : public enmap::ValueVisitor {
+public:
+    void begin_object() override { m_open.push_back('{'); }
+    void end_object() override { close('{'); }
+    void begin_array() override { m_open.push_back('['); }
+    void end_array() override { close('['); }
+    void begin_map() override { m_open.push_back('m'); }
+    void end_map() override { close('m'); }
+    void begin_set() override { m_open.push_back('s'); }
+    void end_set() override { close('s'); }
+    [[nodiscard]] bool balanced() const { return m_open.empty(); }
+
+private:
+    void close(char c) {
+        if (m_open.empty() || m_open.back() != c) {
+            std::abort();
+        }
+        m_open.pop_back();
+    }
+    std::string m_open;
+};
 
 /// Runs every decoder entry point on one input.
 inline void fuzz_one(const std::uint8_t* data, std::size_t size) {
@@ -51,6 +75,26 @@ inline void fuzz_one(const std::uint8_t* data, std::size_t size) {
     } catch (const enmap::DecodeError&) {
         if (!out.empty()) {
             std::abort();  // a failed decode must leave the output as it was
+        }
+    }
+    // With a visitor: the same canonical JSON and counts, or the same failure; events that nest.
+    {
+        const std::string plain = out;
+        const bool failed = plain.empty();
+        std::string visited;
+        std::vector<enmap::Violation> visited_violations;
+        enmap::LossyCounts visited_counts;
+        NestingVisitor visitor;
+        try {
+            enmap::decode_value_visit(text, encoding, options, visitor, visited, visited_violations,
+                                      visited_counts);
+            if (failed || visited != plain || !visitor.balanced()) {
+                std::abort();
+            }
+        } catch (const enmap::DecodeError&) {
+            if (!failed || !visited.empty()) {
+                std::abort();
+            }
         }
     }
     out.clear();
