@@ -260,7 +260,7 @@ void Run::run_drizzle(pqxx::work& tx) {
         pqxx::subtransaction sub(tx, "enmap_migrate_drizzle");
         try {
             auto before = catalog_objects(sub);
-            m_report.drizzle_rows = apply_drizzle(sub, m_drizzle);
+            m_report.drizzle_rows = apply_drizzle(sub, m_drizzle, *m_plan.drizzle / "meta" / "_journal.json");
             objects = catalog_diff(before, catalog_objects(sub));
             sub.commit();
         } catch (const pqxx::broken_connection&) {
