@@ -38,8 +38,8 @@ struct DoctorEstimate {
 /// What `doctor` was asked to check.
 struct DoctorOptions {
     std::string database_url;
-    Source* source = nullptr;                 // with --snapshot: prepared here, for the estimate
-    int round_trips = 9;                      // SELECT 1s timed for the round-trip median
+    Source* source = nullptr;                       // with --snapshot: prepared here, for the estimate
+    int round_trips = 9;                            // SELECT 1s timed for the round-trip median
     std::size_t copy_bytes = std::size_t{8} << 20;  // jsonb rows sent into a temporary table
 };
 
