@@ -300,7 +300,7 @@ void Doctor::copy(pqxx::connection& conn) {
                             {"badges", {"early", "helper", std::to_string(rng() % 1000)}},
                             {"roles", {std::to_string(rng()), std::to_string(rng())}}};
         std::string text = v.dump();
-        bytes += key.size() + text.size() + 14;
+        bytes += key.size() + text.size() + 11;  // the tuple: field count, two lengths, jsonb version
         keys.push_back(std::move(key));
         values.push_back(std::move(text));
     }
