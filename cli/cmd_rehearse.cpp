@@ -2,7 +2,6 @@
 // rehearsal, replay with the plan, validate, report.
 
 #include <cstdio>
-#include <iostream>
 
 #include "cli/options.hpp"
 #include "cli/replay_source.hpp"
@@ -66,9 +65,7 @@ int run_rehearse(const RehearseCommandOptions& options, const GlobalOptions& glo
     auto report = rollback::rehearse(o, events);
     if (globals.json) {
         // The last of the JSON lines: the replay's events came first, one object per line.
-        auto line = report.to_json();
-        line["event"] = "report";
-        std::cout << line.dump() << std::endl;
+        events.report(report.to_json());
     } else {
         print_report(report);
     }

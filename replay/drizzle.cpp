@@ -1,10 +1,13 @@
 #include "replay/drizzle.hpp"
 
+#include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "enmap/error.hpp"
@@ -73,11 +76,76 @@ std::vector<DrizzleMigration> read_drizzle_folder(const fs::path& dir) {
         }
         out.push_back(std::move(m));
     }
+    for (std::size_t i = 1; i < out.size(); ++i) {
+        const auto& before = *std::max_element(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(i),
+                                               [](const auto& a, const auto& b) { return a.when < b.when; });
+        if (!(before.when < out[i].when)) {
+            spdlog::warn(
+                "{}: entry {} (when {}) is not later than the earlier entry {} (when {}): drizzle-orm's "
+                "migrate() would skip it on a database migrated up to {}",
+                journal_path.string(), out[i].tag, out[i].when, before.tag, before.when, before.tag);
+        }
+    }
     return out;
 }
 
+std::vector<DrizzleSkip> drizzle_skip_hazards(pqxx::transaction_base& tx,
+                                              const std::vector<DrizzleMigration>& migrations) {
+    std::vector<DrizzleSkip> out;
+    if (tx.exec1("SELECT to_regclass('\"drizzle\".\"__drizzle_migrations\"') IS NULL")[0].as<bool>()) {
+        return out;
+    }
+    // The row migrate() compares with: its own query, so NULLs sort first as they do for it (and
+    // count as 0, as Number(null) does).
+    auto last = tx.exec(
+        "select created_at from \"drizzle\".\"__drizzle_migrations\" order by created_at desc limit 1");
+    if (last.empty()) {
+        return out;
+    }
+    std::int64_t newest = last[0][0].is_null() ? 0 : last[0][0].as<std::int64_t>();
+    std::set<std::string> hashes;
+    std::set<std::int64_t> created;
+    for (const auto& row : tx.exec("select hash, created_at from \"drizzle\".\"__drizzle_migrations\"")) {
+        hashes.insert(row[0].c_str());
+        if (!row[1].is_null()) {
+            created.insert(row[1].as<std::int64_t>());
+        }
+    }
+    for (const auto& m : migrations) {
+        bool recorded = hashes.count(m.hash) > 0 || created.count(m.when) > 0;
+        if (!recorded && !(newest < m.when)) {
+            out.push_back({m.tag, m.when, newest});
+        }
+    }
+    return out;
+}
+
+void refuse_drizzle_skips(const std::vector<DrizzleSkip>& skips, const fs::path& journal) {
+    if (skips.empty()) {
+        return;
+    }
+    std::string list;
+    for (const auto& s : skips) {
+        list += (list.empty() ? "" : ", ") + s.tag + " (when " + std::to_string(s.when) + ")";
+    }
+    std::string newest = std::to_string(skips.front().newest);
+    std::string where = journal.empty() ? std::string("the Drizzle journal") : journal.string();
+    throw enmap::RefusedError(
+        where + ": drizzle-orm's migrate() would skip " + list +
+            " on this database without a word: no row of drizzle.__drizzle_migrations records " +
+            (skips.size() == 1 ? "it" : "them") + ", and migrate() applies only entries whose \"when\" is " +
+            "later than its newest row's created_at (" + newest + "; drizzle-orm issues 5316 and 5769)",
+        "in " + where + ", give " + (skips.size() == 1 ? "that entry" : "each of those entries") +
+            " a \"when\" later than " + newest + " (e.g. " + std::to_string(skips.front().newest + 1) +
+            ", keeping the entries in increasing order of \"when\"), ship the same journal with the bot, "
+            "and replay again; if its SQL was already applied by hand, record it instead with INSERT INTO "
+            "drizzle.__drizzle_migrations (hash, created_at) VALUES (<sha256 of the .sql file>, <its when>)");
+}
+
 std::vector<DrizzleRow> apply_drizzle(pqxx::transaction_base& tx,
-                                      const std::vector<DrizzleMigration>& migrations) {
+                                      const std::vector<DrizzleMigration>& migrations,
+                                      const fs::path& journal) {
+    refuse_drizzle_skips(drizzle_skip_hazards(tx, migrations), journal);
     tx.exec("CREATE SCHEMA IF NOT EXISTS \"drizzle\"");
     tx.exec(
         "CREATE TABLE IF NOT EXISTS \"drizzle\".\"__drizzle_migrations\" ("

@@ -29,10 +29,29 @@ struct DrizzleRow {
 /// Reads and checks the folder. Throws enmap::InputError naming the journal or file at fault.
 std::vector<DrizzleMigration> read_drizzle_folder(const std::filesystem::path& dir);
 
-/// Creates schema drizzle and its table when missing, then applies, in journal order, every entry
+/// A journal entry that drizzle-orm's migrate() would skip on a database: no row of
+/// drizzle.__drizzle_migrations records it (by hash or created_at), and its `when` is not later
+/// than the created_at of the row migrate() compares with (the newest; drizzle-orm issues 5316, 5769).
+struct DrizzleSkip {
+    std::string tag;
+    std::int64_t when = 0;
+    std::int64_t newest = 0;  // that row's created_at
+};
+
+/// The entries migrate() would skip on the database of `tx` (none when it has no migrations table).
+std::vector<DrizzleSkip> drizzle_skip_hazards(pqxx::transaction_base& tx,
+                                              const std::vector<DrizzleMigration>& migrations);
+
+/// Throws enmap::RefusedError naming every entry drizzle_skip_hazards finds, and how to fix the
+/// journal at `journal`; does nothing when there are none.
+void refuse_drizzle_skips(const std::vector<DrizzleSkip>& skips, const std::filesystem::path& journal);
+
+/// Refuses (refuse_drizzle_skips) when the folder holds entries migrate() would skip, else creates
+/// schema drizzle and its table when missing, then applies, in journal order, every entry
 /// whose `when` is later than the newest recorded created_at, inserting its (hash, created_at).
 /// Returns the rows added. SQL errors propagate as pqxx exceptions.
 std::vector<DrizzleRow> apply_drizzle(pqxx::transaction_base& tx,
-                                      const std::vector<DrizzleMigration>& migrations);
+                                      const std::vector<DrizzleMigration>& migrations,
+                                      const std::filesystem::path& journal = {});
 
 }  // namespace replay

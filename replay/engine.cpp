@@ -260,7 +260,7 @@ void Run::run_drizzle(pqxx::work& tx) {
         pqxx::subtransaction sub(tx, "enmap_migrate_drizzle");
         try {
             auto before = catalog_objects(sub);
-            m_report.drizzle_rows = apply_drizzle(sub, m_drizzle);
+            m_report.drizzle_rows = apply_drizzle(sub, m_drizzle, *m_plan.drizzle / "meta" / "_journal.json");
             objects = catalog_diff(before, catalog_objects(sub));
             sub.commit();
         } catch (const pqxx::broken_connection&) {
@@ -493,6 +493,10 @@ ReplayReport Run::execute() {
     bool started = false;
     try {
         pqxx::work tx(*conn);
+        // A server-side statement_timeout or idle_in_transaction_session_timeout (Neon's, a role's)
+        // must not cut a long COPY or the idle moments while the client validates.
+        tx.exec("SET LOCAL statement_timeout = 0");
+        tx.exec("SET LOCAL idle_in_transaction_session_timeout = 0");
         tx.exec(lock);
         check_target(tx);
         m_fingerprint = catalog_fingerprint(tx);

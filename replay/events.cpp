@@ -26,6 +26,8 @@ bool stderr_is_terminal() {
 Events::Events(bool json, bool bars, std::FILE* out) : m_json(json), m_bars(bars), m_out(out) {}
 
 void Events::emit(nlohmann::json event) {
+    event["schema"] = k_events_schema;
+    event["v"] = k_events_version;
     event["time"] = utc_now();
     std::string line = event.dump() + "\n";
     std::fwrite(line.data(), 1, line.size(), m_out);
@@ -120,6 +122,15 @@ void Events::run_finished(const nlohmann::json& report) {
     if (m_json) {
         nlohmann::json e = report;
         e["event"] = "run_finished";
+        emit(e);
+    }
+}
+
+void Events::report(const nlohmann::json& report) {
+    clear_bar();
+    if (m_json) {
+        nlohmann::json e = report;
+        e["event"] = "report";
         emit(e);
     }
 }

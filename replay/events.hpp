@@ -10,6 +10,11 @@
 
 namespace replay {
 
+/// Every event carries "schema": k_events_schema and "v": k_events_version (docs/events.md and
+/// docs/events.schema.json describe them; the version rises on any change a consumer could trip on).
+inline constexpr const char* k_events_schema = "enmap-migrate/events";
+inline constexpr int k_events_version = 1;
+
 /// Where a replay reports what it does. The default sends nothing but log lines.
 class Events {
 public:
@@ -29,6 +34,8 @@ public:
     virtual void phase(const std::string& name);
     /// The run ended (the whole report as JSON).
     virtual void run_finished(const nlohmann::json& report);
+    /// A command's final report after the run (rehearse's), as the last event.
+    virtual void report(const nlohmann::json& report);
 
 private:
     void emit(nlohmann::json event);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "enmap/error.hpp"
+#include "replay/session.hpp"
 
 namespace replay {
 
@@ -194,20 +195,7 @@ std::string redact_message(std::string_view message, std::string_view url) {
 }
 
 std::unique_ptr<pqxx::connection> connect(const std::string& url) {
-    try {
-        auto conn = std::make_unique<pqxx::connection>(url);
-        // libpqxx 6 silently reconnects a broken connection on the next statement, which would run
-        // the rest of a replay outside its transaction. Turn that off: a lost connection must fail.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-        conn->inhibit_reactivation(true);
-#pragma GCC diagnostic pop
-        return conn;
-    } catch (const std::exception& e) {
-        throw enmap::DatabaseError(
-            "cannot connect to PostgreSQL at " + redact_url(url) + ": " + redact_message(e.what(), url),
-            "check --database (or DATABASE_URL): host, port, user, password, database name and sslmode");
-    }
+    return open_session(url, connect_retry_from_env());
 }
 
 }  // namespace replay

@@ -16,8 +16,10 @@ std::string redact_url(std::string_view url);
 /// "***", and any URL in it redacted: libpq error messages may echo the connection string.
 std::string redact_message(std::string_view message, std::string_view url);
 
-/// Opens a session; throws enmap::DatabaseError with a redacted message naming the server and
-/// saying what to check when the connection fails. The session never reconnects by itself.
+/// Opens a session, retrying the first attempts as replay/session.hpp's open_session does (the
+/// budget from ENMAP_MIGRATE_CONNECT_RETRY_SECONDS, default 10 s); throws enmap::DatabaseError with
+/// a redacted message naming the server and saying what to check when the connection fails. The
+/// session never reconnects by itself.
 std::unique_ptr<pqxx::connection> connect(const std::string& url);
 
 }  // namespace replay

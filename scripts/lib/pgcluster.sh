@@ -2,6 +2,9 @@
 # and a free loopback port. Sourced by scripts/test and scripts/bench.
 #   pgcluster_start DIR   -> sets PGCLUSTER_URL, PGCLUSTER_PORT; the cluster lives in DIR/data
 #   pgcluster_stop DIR
+# With PGCLUSTER_SSL=1 the server also accepts TLS (ssl=on) with a self-signed certificate made by
+# openssl for CN=localhost (DIR/data/server.crt, also copied to DIR/server.crt for clients that
+# check it). Off by default: the suite and the benchmarks connect over loopback without TLS.
 
 pgcluster_bin() {
   local bin
@@ -46,10 +49,19 @@ pgcluster_start() {
   fi
   pgcluster_as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
     >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; return 1; }
+  local ssl=""
+  if [[ ${PGCLUSTER_SSL:-0} == 1 ]]; then
+    pgcluster_as_owner openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj /CN=localhost \
+      -keyout "$dir/data/server.key" -out "$dir/data/server.crt" >"$dir/openssl.log" 2>&1 \
+      || { cat "$dir/openssl.log" >&2; return 1; }
+    chmod 0600 "$dir/data/server.key"
+    cp "$dir/data/server.crt" "$dir/server.crt"
+    ssl="-c ssl=on"
+  fi
   for _ in 1 2 3 4 5; do
     port=$(pgcluster_free_port)
     if pgcluster_as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50" \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50 $ssl" \
         start >/dev/null 2>&1; then
       PGCLUSTER_PORT=$port
       PGCLUSTER_URL="postgresql://postgres@127.0.0.1:$port/postgres"
