@@ -13,6 +13,7 @@ void register_devdb(CLI::App& app, GlobalOptions& globals);
 void register_rollback(CLI::App& app, GlobalOptions& globals);
 void register_rehearse(CLI::App& app, GlobalOptions& globals);
 void register_cleanup(CLI::App& app, GlobalOptions& globals);
+void register_completion(CLI::App& app, GlobalOptions& globals);
 
 void register_commands(CLI::App& app, GlobalOptions& globals) {
     // Each command file adds a register_<name>(app, globals) call here when it works.
@@ -27,6 +28,7 @@ void register_commands(CLI::App& app, GlobalOptions& globals) {
     register_rollback(app, globals);
     register_rehearse(app, globals);
     register_cleanup(app, globals);
+    register_completion(app, globals);  // hidden: completion, man
 }
 
 }  // namespace cli
