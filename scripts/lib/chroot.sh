@@ -53,8 +53,11 @@ chroot_pids() {
   root=$(readlink -f "$1")
   for pid in /proc/[0-9]*; do
     link=$(readlink "$pid/root" 2>/dev/null) || continue
-    [[ $link == "$root" || $link == "$root"/* ]] && echo "${pid#/proc/}"
+    if [[ $link == "$root" || $link == "$root"/* ]]; then
+      echo "${pid#/proc/}"
+    fi
   done
+  return 0
 }
 
 chroot_umount() {
