@@ -16,8 +16,11 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
+# ccache survives between builds in a cache mount; CMAKE_SKIP_INSTALL_ALL_DEPENDENCY keeps cpack
+# from building the test runner, which the package does not hold.
 RUN --mount=type=cache,target=/root/.cache/ccache \
     cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+          -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON \
  && cmake --build /build -j"$(nproc)" --target enmap-migrate enmap-migrate-docs \
  && cd /build && cpack -G DEB -B /package
 
