@@ -14,6 +14,7 @@ void register_rollback(CLI::App& app, GlobalOptions& globals);
 void register_rehearse(CLI::App& app, GlobalOptions& globals);
 void register_cleanup(CLI::App& app, GlobalOptions& globals);
 void register_doctor(CLI::App& app, GlobalOptions& globals);
+void register_completion(CLI::App& app, GlobalOptions& globals);
 
 void register_commands(CLI::App& app, GlobalOptions& globals) {
     // Each command file adds a register_<name>(app, globals) call here when it works.
@@ -29,6 +30,7 @@ void register_commands(CLI::App& app, GlobalOptions& globals) {
     register_rehearse(app, globals);
     register_cleanup(app, globals);
     register_doctor(app, globals);
+    register_completion(app, globals);  // hidden: completion, man
 }
 
 }  // namespace cli
