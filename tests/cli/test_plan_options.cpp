@@ -94,7 +94,7 @@ TEST_CASE("cli plan: an enmap Enmap 5 stored lowercased is named, with the fix")
     CHECK(r.err.find("guildsettings=guild_settings") != std::string::npos);
 
     auto rename = run_cli({"--database", db.url(), "replay", "--source-jsonl", fixture_dump("enmap-5.7"),
-                           "--rename", "guildSettings=guild_settings"});
+                           "--rename", "guildSettings=guild_settings", "--invalid-text", "replace"});
     CHECK(rename.status == 2);
     CHECK(rename.err.find("the source has 'guildsettings'") != std::string::npos);
 }

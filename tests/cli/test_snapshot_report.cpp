@@ -43,15 +43,15 @@ TEST_CASE("cli snapshot diff: a table of rows added, removed and changed per tab
         args.insert(args.begin(), s.begin(), s.end());
         return run_cli(args);
     };
-    REQUIRE(snap({"snapshot", "create", "--data-dir", data.string(), "--label", "a"}).status == 0);
+    REQUIRE(snap({"snapshot", "create", "--data-dir", data.string(), "--label", "pre"}).status == 0);
     {
         SQLite::Database handle((data / "enmap.sqlite").string(), SQLite::OPEN_READWRITE);
         handle.exec("INSERT INTO tags (key, value) VALUES ('new-1', '{\"t\":5}'), ('new-2', '{\"t\":6}')");
         handle.exec("DELETE FROM warnings WHERE key = (SELECT min(key) FROM warnings)");
         handle.exec("UPDATE points SET value = '{\"xp\":1}' WHERE key = (SELECT min(key) FROM points)");
     }
-    REQUIRE(snap({"snapshot", "create", "--data-dir", data.string(), "--label", "b"}).status == 0);
-    auto diff = snap({"snapshot", "diff", "a", "b"});
+    REQUIRE(snap({"snapshot", "create", "--data-dir", data.string(), "--label", "now"}).status == 0);
+    auto diff = snap({"snapshot", "diff", "pre", "now"});
     CAPTURE(diff.out);
     CAPTURE(diff.err);
     REQUIRE(diff.status == 0);
@@ -70,7 +70,7 @@ TEST_CASE("cli snapshot diff: a table of rows added, removed and changed per tab
     CHECK(points[5] == "1");  // changed
     CHECK(diff.out.find("4 row(s) differ") != std::string::npos);
 
-    auto json = snap({"--json", "snapshot", "diff", "a", "b"});
+    auto json = snap({"--json", "snapshot", "diff", "pre", "now"});
     REQUIRE(json.status == 0);
     auto j = nlohmann::json::parse(json.out);
     CHECK(j.contains("tables"));  // the manifest comparison stays
