@@ -73,9 +73,14 @@ void register_devdb(CLI::App& app, GlobalOptions& globals) {
     auto* cmd =
         app.add_subcommand("devdb", "the embedded dev database: a private PostgreSQL cluster for rehearsals");
     cmd->footer(
-        "The cluster lives in --dir (default ./.enmap-migrate/devdb, or $ENMAP_MIGRATE_DEVDB), listens on a\n"
-        "unix socket there and on a free loopback port, and logs to server.log there. The server binaries\n"
-        "come from /usr/lib/postgresql/<newest>/bin, or $ENMAP_MIGRATE_PG_BIN.\n"
+        "The cluster lives in --dir (default: .enmap-migrate/devdb in the project folder, the nearest of\n"
+        "this folder and its parents that holds .enmap-migrate/ or enmap-snapshots/; or "
+        "$ENMAP_MIGRATE_DEVDB),\n"
+        "listens on a unix socket there and on a free loopback port, and logs to server.log there. The "
+        "server\n"
+        "binaries come from /usr/lib/postgresql/<newest>/bin, or $ENMAP_MIGRATE_PG_BIN. --dir may follow "
+        "the\n"
+        "action (`devdb start --dir X`).\n"
         "Exit statuses: 0 ok; `status` exits 3 when the database is not running; 6 the server is\n"
         "missing (run scripts/bootstrap) or failed to start; 1 internal error.");
     cmd->require_subcommand(1, 1);

@@ -7,6 +7,7 @@
 #include "cli/replay_source.hpp"
 #include "enmap/error.hpp"
 #include "replay/devdb.hpp"
+#include "replay/naming.hpp"
 #include "rollback/rehearse.hpp"
 
 namespace cli {
@@ -19,7 +20,8 @@ struct RehearseCommandOptions {
     std::string plan;
     std::string database;
     bool live = false;
-    SourceOptions policies;
+    SourceOptions policies;  // --invalid-text, --functions, --format, as replay has them
+    ReplayTuning tuning;     // --keep-going, --only, --rename, as replay has them
 };
 
 void print_report(const rollback::RehearseReport& report) {
@@ -59,7 +61,14 @@ int run_rehearse(const RehearseCommandOptions& options, const GlobalOptions& glo
     o.plan_dir = options.plan;
     o.database_url =
         replay::default_database_url(options.database.empty() ? globals.database : options.database);
-    o.decode = decode_options(options.policies);
+    SourceOptions policies = options.policies;
+    ReplayTuning tuning = options.tuning;
+    apply_plan_settings(options.plan, policies, tuning);  // plan.json's renames, formats, policies
+    o.decode = decode_options(policies);
+    o.formats = format_overrides(policies);
+    o.renames = replay::parse_renames(tuning.renames);
+    o.only = tuning.only;
+    o.keep_going = tuning.keep_going;
     replay::Events events(globals.json,
                           !globals.json && globals.verbosity >= 0 && replay::stderr_is_terminal());
     auto report = rollback::rehearse(o, events);
@@ -89,15 +98,11 @@ void register_rehearse(CLI::App& app, GlobalOptions& globals) {
     cmd->add_option("--database", options->database,
                     "PostgreSQL URL (default: $DATABASE_URL, else the embedded dev database)");
     cmd->add_flag("--live", options->live, "snapshot a running bot through SQLite's online backup API");
-    cmd->add_option("--invalid-text", options->policies.invalid_text,
-                    "NUL and unpaired surrogates: error|replace")
-        ->check(CLI::IsMember({"error", "replace"}))
-        ->capture_default_str();
-    cmd->add_option("--functions", options->policies.functions,
-                    "JavaScript functions in values: error|drop|source")
-        ->check(CLI::IsMember({"error", "drop", "source"}))
-        ->capture_default_str();
+    add_policy_options(cmd, options->policies);
+    add_tuning_options(cmd, options->tuning);
     cmd->footer(
+        "Rehearse takes replay's --rename, --only, --keep-going, --format, --invalid-text and --functions,\n"
+        "and applies the \"renames\", \"formats\" and \"policies\" of plan.json (the command line wins).\n"
         "Rehearse only rolls back runs it made itself; a database holding another run is refused.\n"
         "Exit statuses: 0 rehearsal passed; 2 usage; 3 bad input or plan; 4 policy refused data;\n"
         "5 store damaged or snapshot missing; 6 PostgreSQL error; 7 refused (database in use, or the\n"

@@ -19,9 +19,7 @@ struct ReplayCommandOptions {
     SourceOptions source;
     std::string plan;
     bool dry_run = false;
-    bool keep_going = false;
-    std::vector<std::string> only;
-    std::vector<std::string> renames;
+    ReplayTuning tuning;  // --keep-going, --only, --rename: shared with rehearse
 };
 
 void print_report(const replay::ReplayReport& report) {
@@ -62,12 +60,15 @@ int run_replay_command(const ReplayCommandOptions& options, const GlobalOptions&
     if (!options.plan.empty()) {
         o.plan_dir = options.plan;
     }
+    SourceOptions source_options = options.source;
+    ReplayTuning tuning = options.tuning;
+    apply_plan_settings(options.plan, source_options, tuning);  // plan.json's renames, formats, policies
     o.dry_run = options.dry_run;
-    o.keep_going = options.keep_going;
-    o.only = options.only;
-    o.renames = replay::parse_renames(options.renames);
-    o.decode = decode_options(options.source);
-    auto source = open_source(options.source, globals.store);
+    o.keep_going = tuning.keep_going;
+    o.only = tuning.only;
+    o.renames = replay::parse_renames(tuning.renames);
+    o.decode = decode_options(source_options);
+    auto source = open_source(source_options, globals.store);
     replay::Events events(globals.json,
                           !globals.json && globals.verbosity >= 0 && replay::stderr_is_terminal());
     auto report = replay::run_replay(*source, o, events);
@@ -88,10 +89,7 @@ void register_replay(CLI::App& app, GlobalOptions& globals) {
                     "migration plan folder (plan.json); without it each enmap is a module")
         ->check(CLI::ExistingDirectory);
     cmd->add_flag("--dry-run", options->dry_run, "do everything, validate, then roll back: leaves no trace");
-    cmd->add_flag("--keep-going", options->keep_going,
-                  "roll back a failed module alone and commit the others");
-    cmd->add_option("--only", options->only, "run only this module (repeatable)");
-    cmd->add_option("--rename", options->renames, "ENMAP=TABLE: load ENMAP into raw_TABLE (repeatable)");
+    add_tuning_options(cmd, options->tuning);
     cmd->footer(
         "Exit statuses: 0 committed (or dry run passed); 2 usage; 3 bad input or plan; 4 policy refused "
         "data\n"

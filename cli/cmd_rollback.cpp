@@ -6,6 +6,7 @@
 #include "cli/options.hpp"
 #include "enmap/error.hpp"
 #include "replay/devdb.hpp"
+#include "rollback/cleanup.hpp"
 #include "rollback/files.hpp"
 #include "rollback/postgres.hpp"
 
@@ -33,7 +34,20 @@ std::string short_sha(const std::string& sha) {
 int run_rollback_files(const RollbackFilesOptions& options, const GlobalOptions& globals) {
     snapshot::Store store(globals.store, snapshot::Store::Access::k_write, "enmap-migrate rollback files");
     rollback::FilesOptions o{options.data_dir, options.snapshot, options.force};
-    auto report = rollback::rollback_files(store, o);
+    rollback::FilesReport report;
+    try {
+        report = rollback::rollback_files(store, o);
+    } catch (const enmap::StoreError& e) {
+        // A snapshot cleanup pruned: the ledger (when a database is known) names its archive.
+        std::string note =
+            globals.database.empty() ? std::string() : rollback::cleanup_note(globals.database);
+        throw enmap::StoreError(e.what(), note.empty()
+                                              ? e.hint() +
+                                                    " (if `cleanup --prune` removed it, import its "
+                                                    "archive with `enmap-migrate snapshot import "
+                                                    "FILE`; give --database to find it in the ledger)"
+                                              : note);
+    }
     if (globals.json) {
         std::cout << report.to_json().dump(2) << "\n";
         return 0;
@@ -134,7 +148,8 @@ void register_rollback(CLI::App& app, GlobalOptions& globals) {
         "interrupted restore first. Only the journal fallback (the database is open and --force is\n"
         "given, or SQLite cannot fold the files; the output says so) can leave the database without\n"
         "its -wal until the next rollback files runs. See docs/rollback.md.\n"
-        "Exit statuses: 0 restored (or already in place); 2 usage; 3 no such folder, an export\n"
+        "A --data-dir that does not exist yet is created (mode 0700).\n"
+        "Exit statuses: 0 restored (or already in place); 2 usage; 3 not a folder, an export\n"
         "snapshot, or SQLite cannot read the old database while finishing an interrupted restore; 5 the\n"
         "store is damaged or the snapshot is missing; 7 the database is open (stop the bot) or the\n"
         "store is locked.");

@@ -4,6 +4,7 @@
 
 #include "cli/cmd_snapshot.hpp"
 #include "enmap/error.hpp"
+#include "replay/snapshot_source.hpp"
 #include "snapshot/store.hpp"
 
 namespace cli {
@@ -13,10 +14,36 @@ struct ShowOptions {
     std::string ref;
 };
 
+// The tables of a snapshot whose manifest has no summaries (an --export snapshot): its files
+// decoded (never refused: text replaced, functions kept as source, as summaries are made).
+nlohmann::json decoded_tables(const GlobalOptions& globals, const std::string& id) {
+    enmap::DecodeOptions decode;
+    decode.invalid_text = enmap::InvalidTextPolicy::k_replace;
+    decode.functions = enmap::FunctionPolicy::k_source;
+    replay::SnapshotSource source(globals.store, id);
+    source.prepare(decode);
+    nlohmann::json tables = nlohmann::json::object();
+    for (const auto& t : source.tables()) {
+        tables[t.enmap_name] = {
+            {"rows", t.rows}, {"sha256", t.digest}, {"encoding", t.encoding}, {"decoded", true}};
+    }
+    for (const auto& a : source.autonum()) {
+        tables["internal::autonum"]["counters"][a.enmap] = a.lastnum;
+    }
+    return tables;
+}
+
 int run_snapshot_show(const ShowOptions& options, const GlobalOptions& globals) {
-    snapshot::Store store(globals.store, snapshot::Store::Access::k_read, "enmap-migrate snapshot show");
-    auto id = store.resolve(options.ref);
-    auto manifest = store.read_manifest(id);
+    snapshot::Hash id;
+    nlohmann::json manifest;
+    {
+        snapshot::Store store(globals.store, snapshot::Store::Access::k_read, "enmap-migrate snapshot show");
+        id = store.resolve(options.ref);
+        manifest = store.read_manifest(id);
+    }
+    if (!manifest["tables"].is_object() && manifest.value("kind", "") == "export") {
+        manifest["tables"] = decoded_tables(globals, snapshot::to_hex(id));
+    }
     if (globals.json) {
         manifest["id"] = snapshot::to_hex(id);
         std::cout << manifest.dump(2) << "\n";
@@ -40,7 +67,13 @@ int run_snapshot_show(const ShowOptions& options, const GlobalOptions& globals) 
     if (manifest["tables"].is_object()) {
         std::cout << "tables:\n";
         for (const auto& [name, summary] : manifest["tables"].items()) {
-            if (summary.contains("sha256")) {
+            if (summary.value("decoded", false)) {
+                std::string encoding = summary.value("encoding", "");
+                std::cout << "  " << name << "  " << summary.value("rows", 0) << " rows  "
+                          << (encoding.empty() ? "" : encoding + "  ") << "sha256 "
+                          << summary["sha256"].get<std::string>().substr(0, 16)
+                          << "...  (decoded from the export)\n";
+            } else if (summary.contains("sha256")) {
                 std::string encodings;
                 nlohmann::json counts = summary.value("encodings", nlohmann::json::object());
                 for (const auto& [encoding, rows] : counts.items()) {

@@ -6,6 +6,7 @@
 #include "cli/options.hpp"
 #include "cli/replay_source.hpp"
 #include "enmap/error.hpp"
+#include "replay/devdb.hpp"
 #include "replay/ledger.hpp"
 #include "replay/url.hpp"
 
@@ -34,11 +35,21 @@ int run_status_command(const StatusCommandOptions& options, const GlobalOptions&
     } catch (const pqxx::sql_error& e) {
         throw enmap::DatabaseError("cannot read the ledger: " + replay::redact_message(e.what(), database));
     }
+    // Which dev database this project has, and whether it runs (the project folder decides which).
+    auto dev = replay::DevDb(replay::DevDb::default_folder()).status();
     if (globals.json) {
+        ledger["devdb"] = {{"folder", dev.folder.string()}, {"running", dev.running}, {"url", dev.url}};
         std::printf("%s\n", ledger.dump().c_str());
         return 0;
     }
-    std::printf("database %s\n", replay::redact_url(database).c_str());
+    std::printf("database %s%s\n", replay::redact_url(database).c_str(),
+                dev.running && dev.url == database ? " (the dev database)" : "");
+    if (!dev.initialized) {
+        std::printf("dev database: none in %s\n", dev.folder.string().c_str());
+    } else {
+        std::printf("dev database: %s in %s%s\n", dev.running ? "running" : "stopped",
+                    dev.folder.string().c_str(), dev.running ? (" (" + dev.url + ")").c_str() : "");
+    }
     if (ledger["runs"].empty()) {
         std::printf("no runs recorded (no enmap_migrate ledger yet)\n");
         return 0;

@@ -5,10 +5,12 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/options.hpp"
 #include "enmap/error.hpp"
+#include "replay/devdb.hpp"
 
 namespace {
 
@@ -46,14 +48,20 @@ int main(int argc, char** argv) {
     app.footer(k_exit_statuses);
     app.set_version_flag("--version", std::string("enmap-migrate ") + ENMAP_MIGRATE_VERSION);
     app.require_subcommand(0, 1);
+    // Options of the program and of a parent command work anywhere after it, as in restic and
+    // docker (`devdb start --dir X`, `replay --database URL`): a subcommand hands the options it
+    // does not know to its parent. Subcommands inherit the setting when they are added.
+    app.fallthrough();
 
     cli::GlobalOptions globals;
+    globals.store = replay::default_store().string();
     if (const char* env = std::getenv("DATABASE_URL")) {
         globals.database = env;
     }
-    app.add_option("--store", globals.store, "snapshot store folder")
-        ->envname("ENMAP_MIGRATE_STORE")
-        ->capture_default_str();
+    auto* store = app.add_option("--store", globals.store,
+                                 "snapshot store folder (default: enmap-snapshots/ of the project folder)")
+                      ->envname("ENMAP_MIGRATE_STORE")
+                      ->capture_default_str();
     app.add_option("--database", globals.database, "PostgreSQL URL (default: $DATABASE_URL)");
     app.add_flag("--json", globals.json, "machine-readable output on stdout");
     int verbose = 0;
@@ -71,6 +79,10 @@ int main(int argc, char** argv) {
     }
     globals.verbosity = verbose - quiet;
     set_up_logging(globals.verbosity);
+    if (store->count() == 0 && replay::project_root() != std::filesystem::current_path()) {
+        spdlog::info("using the project folder {}: its store is {}", replay::project_root().string(),
+                     globals.store);
+    }
 
     if (!globals.action) {
         std::cout << app.help();

@@ -108,7 +108,31 @@ fs::path DevDb::default_folder() {
     if (const char* env = std::getenv("ENMAP_MIGRATE_DEVDB"); env != nullptr && *env != '\0') {
         return env;
     }
-    return fs::path(".enmap-migrate") / "devdb";
+    return project_root() / ".enmap-migrate" / "devdb";
+}
+
+fs::path project_root() {
+    std::error_code ec;
+    fs::path here = fs::current_path(ec);
+    if (ec) {
+        return fs::path(".");
+    }
+    for (fs::path dir = here;; dir = dir.parent_path()) {
+        if (fs::is_directory(dir / ".enmap-migrate", ec) || fs::is_directory(dir / "enmap-snapshots", ec)) {
+            return dir;
+        }
+        if (dir == dir.parent_path()) {
+            return here;
+        }
+    }
+}
+
+fs::path default_store() {
+    return project_root() / "enmap-snapshots";
+}
+
+fs::path saved_folder(const fs::path& store) {
+    return store / "saved";
 }
 
 fs::path DevDb::data_dir() const {

@@ -27,7 +27,7 @@ public:
     /// The cluster living in `folder` (created on start).
     explicit DevDb(std::filesystem::path folder);
 
-    /// The default folder: $ENMAP_MIGRATE_DEVDB, else ./.enmap-migrate/devdb.
+    /// The default folder: $ENMAP_MIGRATE_DEVDB, else <project_root()>/.enmap-migrate/devdb.
     static std::filesystem::path default_folder();
 
     /// Initialises the cluster if needed and starts it; returns its URL. Idempotent.
@@ -53,6 +53,17 @@ private:
     std::string m_bin;    // /usr/lib/postgresql/N/bin
     std::string m_owner;  // "postgres" when we are root, else empty (ourselves)
 };
+
+/// The project folder, found as git finds .git: the nearest of the current folder and its parents
+/// that holds `.enmap-migrate/` or `enmap-snapshots/`; the current folder when none does. Absolute.
+std::filesystem::path project_root();
+
+/// The default snapshot store: <project_root()>/enmap-snapshots (--store and $ENMAP_MIGRATE_STORE
+/// override it).
+std::filesystem::path default_store();
+
+/// Where `rollback postgres --force` saves what it drops: <store>/saved.
+std::filesystem::path saved_folder(const std::filesystem::path& store);
 
 /// The URL to use when neither --database nor DATABASE_URL is given: starts the dev database on
 /// demand and says so on stderr.

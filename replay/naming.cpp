@@ -75,6 +75,29 @@ std::map<std::string, std::string> parse_renames(const std::vector<std::string>&
     return renames;
 }
 
+std::string near_enmap_hint(const std::string& wanted, const std::vector<std::string>& enmaps) {
+    auto lower = [](std::string s) {
+        for (auto& c : s) {
+            if (c >= 'A' && c <= 'Z') {
+                c = static_cast<char>(c - 'A' + 'a');
+            }
+        }
+        return s;
+    };
+    for (const auto& e : enmaps) {
+        if (e != wanted && lower(e) == lower(wanted)) {
+            std::string why = e == lower(wanted) ? "Enmap 5 stores enmap names lowercased ('" + wanted +
+                                                       "' is kept as '" + e + "')"
+                                                 : "the names differ only by case";
+            return "the source has '" + e + "': " + why + "; name '" + e +
+                   "' instead, and keep the table name " + "you want with a rename (--rename " + e + "=" +
+                   snake_case_name(wanted) + ", or \"renames\": {\"" + e + "\": \"" +
+                   snake_case_name(wanted) + "\"} in plan.json)";
+        }
+    }
+    return {};
+}
+
 std::map<std::string, std::string> resolve_table_names(const std::vector<std::string>& enmaps,
                                                        const std::map<std::string, std::string>& renames) {
     for (const auto& [enmap, table] : renames) {
@@ -83,8 +106,9 @@ std::map<std::string, std::string> resolve_table_names(const std::vector<std::st
             known = known || e == enmap;
         }
         if (!known) {
-            throw enmap::UsageError("--rename " + enmap + "=" + table + ": the source has no enmap named '" +
-                                    enmap + "'");
+            throw enmap::UsageError(
+                "--rename " + enmap + "=" + table + ": the source has no enmap named '" + enmap + "'",
+                near_enmap_hint(enmap, enmaps));
         }
     }
     std::map<std::string, std::string> tables;

@@ -26,6 +26,10 @@ std::map<std::string, std::string> parse_renames(const std::vector<std::string>&
 std::map<std::string, std::string> resolve_table_names(const std::vector<std::string>& enmaps,
                                                        const std::map<std::string, std::string>& renames);
 
+/// For an enmap name the source lacks: a sentence naming the source's enmap that differs from it
+/// only by case (Enmap 5 stores `guildConfig` as `guildconfig`) and the fix; empty when none does.
+std::string near_enmap_hint(const std::string& wanted, const std::vector<std::string>& enmaps);
+
 /// The table that holds the autonum counters.
 constexpr std::string_view k_autonum_table = "raw_internal_autonum";
 

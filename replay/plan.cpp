@@ -1,10 +1,13 @@
 #include "replay/plan.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
+#include "enmap/decode.hpp"
 #include "enmap/error.hpp"
 #include "replay/digest.hpp"
 #include "replay/drizzle.hpp"
@@ -67,7 +70,87 @@ bool valid_module_name(const std::string& name) {
     return true;
 }
 
+// "renames", "formats" and "policies" of plan.json; problems are appended, one per line.
+PlanSettings parse_settings(const nlohmann::json& j, std::string& problems) {
+    PlanSettings settings;
+    auto string_map = [&](const char* field, std::map<std::string, std::string>& out) {
+        if (!j.contains(field) || j[field].is_null()) {
+            return;
+        }
+        if (!j[field].is_object()) {
+            problems += std::string("\n  \"") + field + "\" must be an object of ENMAP: NAME";
+            return;
+        }
+        for (const auto& [k, v] : j[field].items()) {
+            if (!v.is_string()) {
+                problems += std::string("\n  \"") + field + "\" of '" + k + "' must be a string";
+                continue;
+            }
+            out[k] = v.get<std::string>();
+        }
+    };
+    string_map("renames", settings.renames);
+    string_map("formats", settings.formats);
+    for (const auto& [enmap, table] : settings.renames) {
+        if (!is_plain_identifier(table)) {
+            problems += "\n  \"renames\": the table name '" + table + "' of '" + enmap +
+                        "' must match [a-z_][a-z0-9_]* (it becomes raw_" + table + ")";
+        }
+    }
+    for (const auto& [enmap, format] : settings.formats) {
+        try {
+            enmap::parse_encoding(format);
+        } catch (const enmap::UsageError&) {
+            problems += "\n  \"formats\": '" + format + "' of '" + enmap +
+                        "' is not json, serialize-javascript or better-serialize";
+        }
+    }
+    if (j.contains("policies") && !j["policies"].is_null()) {
+        const auto& p = j["policies"];
+        auto choice = [&](const char* field, std::initializer_list<const char*> allowed, std::string& out) {
+            if (!p.is_object() || !p.contains(field)) {
+                return;
+            }
+            std::string value = p[field].is_string() ? p[field].get<std::string>() : p[field].dump();
+            for (const char* a : allowed) {
+                if (value == a) {
+                    out = value;
+                    return;
+                }
+            }
+            problems += std::string("\n  \"policies\".\"") + field + "\": '" + value + "' is not allowed";
+        };
+        if (!p.is_object()) {
+            problems += "\n  \"policies\" must be an object";
+        }
+        choice("invalid_text", {"error", "replace"}, settings.invalid_text);
+        choice("functions", {"error", "drop", "source"}, settings.functions);
+    }
+    return settings;
+}
+
+bool is_drizzle_folder(const fs::path& dir) {
+    return fs::is_regular_file(dir / "meta" / "_journal.json");
+}
+
 }  // namespace
+
+PlanSettings read_plan_settings(const fs::path& dir) {
+    fs::path file = dir / "plan.json";
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(slurp(file));
+    } catch (const nlohmann::json::parse_error& e) {
+        throw enmap::InputError(file.string() + ": malformed JSON: " + e.what());
+    }
+    std::string problems;
+    auto settings = j.is_object() ? parse_settings(j, problems) : PlanSettings{};
+    if (!problems.empty()) {
+        throw enmap::InputError("the plan " + file.string() + " has problems:" + problems,
+                                "fix plan.json; docs/replay.md describes its layout");
+    }
+    return settings;
+}
 
 Plan load_plan(const fs::path& dir) {
     fs::path file = dir / "plan.json";
@@ -104,11 +187,23 @@ Plan load_plan(const fs::path& dir) {
         digest.update(slurp(p));
         return p;
     };
-    if (j.contains("drizzle") && !j["drizzle"].is_null()) {
-        if (!j["drizzle"].is_string()) {
-            problems += "\n  \"drizzle\" must be a folder path";
-        } else {
-            fs::path d = dir / j["drizzle"].get<std::string>();
+    plan.settings = parse_settings(j, problems);
+    std::optional<fs::path> drizzle_dir;
+    if (j.contains("drizzle") && j["drizzle"].is_string()) {
+        drizzle_dir = dir / j["drizzle"].get<std::string>();
+    } else if (j.contains("drizzle") && !j["drizzle"].is_null() && j["drizzle"] != false) {
+        problems += "\n  \"drizzle\" must be a folder path, null or false";
+    } else if (j.value("drizzle", nlohmann::json()).is_null() && is_drizzle_folder(dir / "drizzle")) {
+        // The README's `cp -r drizzle plan/drizzle` into a plan whose "drizzle" is null: use it.
+        drizzle_dir = dir / "drizzle";
+        spdlog::warn(
+            "the plan {} names no drizzle folder, but {} holds drizzle-kit migrations: applying "
+            "them (write \"drizzle\": \"drizzle\" in plan.json to say so, or false to skip them)",
+            dir.string(), drizzle_dir->string());
+    }
+    if (drizzle_dir) {
+        {
+            fs::path d = *drizzle_dir;
             plan.drizzle = d;
             try {
                 for (const auto& m : read_drizzle_folder(d)) {
@@ -182,8 +277,10 @@ Plan implicit_plan(const std::vector<SourceTable>& tables,
 
 void check_plan(const Plan& plan, const std::vector<SourceTable>& tables) {
     std::set<std::string> known;
+    std::vector<std::string> enmap_names;
     for (const auto& t : tables) {
         known.insert(t.enmap_name);
+        enmap_names.push_back(t.enmap_name);
     }
     std::map<std::string, std::string> owner;
     std::set<std::string> names;
@@ -196,6 +293,10 @@ void check_plan(const Plan& plan, const std::vector<SourceTable>& tables) {
             if (known.count(e) == 0) {
                 problems +=
                     "\n  module '" + m.name + "' names the enmap '" + e + "', which the source does not hold";
+                std::string near = near_enmap_hint(e, enmap_names);
+                if (!near.empty()) {
+                    problems += ":\n    " + near;
+                }
             }
             auto [it, inserted] = owner.emplace(e, m.name);
             if (!inserted) {
@@ -217,7 +318,11 @@ void check_plan(const Plan& plan, const std::vector<SourceTable>& tables) {
 }
 
 void write_starter_plan(const fs::path& out, const std::vector<SourceTable>& tables,
-                        const std::map<std::string, std::string>& table_names) {
+                        const std::map<std::string, std::string>& table_names, const PlanSettings& settings,
+                        const std::optional<fs::path>& drizzle) {
+    if (drizzle) {
+        read_drizzle_folder(*drizzle);  // a clear error before anything is written
+    }
     if (fs::exists(out) && !fs::is_empty(out)) {
         throw enmap::InputError("the folder " + out.string() + " is not empty",
                                 "choose a new folder for --out; plan init never overwrites a plan");
@@ -265,7 +370,22 @@ void write_starter_plan(const fs::path& out, const std::vector<SourceTable>& tab
                            {"verify", {"modules/" + name + "/verify.sql"}},
                            {"notes", "modules/" + name + "/NOTES.md"}});
     }
-    nlohmann::json plan = {{"version", 1}, {"drizzle", nullptr}, {"modules", modules}};
+    nlohmann::json plan = {{"version", 1}, {"drizzle", nullptr}};
+    if (drizzle) {
+        fs::copy(*drizzle, out / "drizzle", fs::copy_options::recursive);
+        plan["drizzle"] = "drizzle";
+    }
+    plan["renames"] = settings.renames;
+    plan["formats"] = settings.formats;
+    nlohmann::json policies = nlohmann::json::object();
+    if (!settings.invalid_text.empty()) {
+        policies["invalid_text"] = settings.invalid_text;
+    }
+    if (!settings.functions.empty()) {
+        policies["functions"] = settings.functions;
+    }
+    plan["policies"] = policies;
+    plan["modules"] = modules;
     write_text(out / "plan.json", plan.dump(2) + "\n");
 }
 

@@ -22,13 +22,26 @@ struct Module {
     std::string notes;                             // free text, or the text of the notes file
 };
 
+/// The replay options a plan keeps (plan.json's "renames", "formats" and "policies"; all optional,
+/// so plan.json files written before them stay valid). The command line adds to them and wins.
+struct PlanSettings {
+    std::map<std::string, std::string> renames;  // enmap -> table name without raw_
+    std::map<std::string, std::string> formats;  // enmap -> json, serialize-javascript, better-serialize
+    std::string invalid_text;                    // error|replace, empty when the plan does not say
+    std::string functions;                       // error|drop|source, empty when the plan does not say
+};
+
 /// A plan: modules in order, optional Drizzle folder, and a digest of everything it refers to.
 struct Plan {
     std::optional<std::filesystem::path> dir;      // empty for the implicit plan
     std::optional<std::filesystem::path> drizzle;  // the drizzle-kit migrations folder
     std::vector<Module> modules;
+    PlanSettings settings;
     std::string digest;  // sha256 over plan.json and every file it names
 };
+
+/// Reads only the settings of DIR/plan.json. Throws enmap::InputError naming the file and field.
+PlanSettings read_plan_settings(const std::filesystem::path& dir);
 
 /// Reads DIR/plan.json and checks that every file it names exists. Throws enmap::InputError
 /// listing every problem with its file.
@@ -43,9 +56,12 @@ Plan implicit_plan(const std::vector<SourceTable>& tables,
 void check_plan(const Plan& plan, const std::vector<SourceTable>& tables);
 
 /// Writes a starting plan into `out` (which must be empty or absent): plan.json with one module
-/// per enmap, and per module a transform.sql and verify.sql of commented examples and NOTES.md.
-/// Throws enmap::InputError when `out` holds files.
+/// per enmap and the settings, and per module a transform.sql and verify.sql of commented examples
+/// and NOTES.md. With `drizzle` (a drizzle-kit folder), copies it to out/drizzle and names it.
+/// Throws enmap::InputError when `out` holds files or `drizzle` is not a drizzle-kit folder.
 void write_starter_plan(const std::filesystem::path& out, const std::vector<SourceTable>& tables,
-                        const std::map<std::string, std::string>& table_names);
+                        const std::map<std::string, std::string>& table_names,
+                        const PlanSettings& settings = {},
+                        const std::optional<std::filesystem::path>& drizzle = std::nullopt);
 
 }  // namespace replay

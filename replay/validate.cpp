@@ -12,9 +12,12 @@
 
 #include <cstdlib>
 
+#include "enmap/error.hpp"
 #include "replay/json_text.hpp"
+#include "replay/ledger.hpp"
 #include "replay/naming.hpp"
 #include "replay/pg_hash.hpp"
+#include "replay/url.hpp"
 
 namespace replay {
 
@@ -101,7 +104,117 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+std::string path_step(const std::string& key) {
+    bool plain = !key.empty() && !(key[0] >= '0' && key[0] <= '9');
+    for (char c : key) {
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) {
+            plain = false;
+        }
+    }
+    return plain ? "." + key : "[" + nlohmann::json(key).dump() + "]";
+}
+
+std::string difference_path(const nlohmann::json& a, const nlohmann::json& b, const std::string& path) {
+    if (a.type() != b.type() && !(a.is_number() && b.is_number())) {
+        return path;
+    }
+    if (a.is_object()) {
+        std::set<std::string> keys;
+        for (const auto& [k, v] : a.items()) {
+            keys.insert(k);
+        }
+        for (const auto& [k, v] : b.items()) {
+            keys.insert(k);
+        }
+        for (const auto& k : keys) {
+            if (!a.contains(k) || !b.contains(k)) {
+                return path + path_step(k);
+            }
+            auto inner = difference_path(a[k], b[k], path + path_step(k));
+            if (!inner.empty()) {
+                return inner;
+            }
+        }
+        return {};
+    }
+    if (a.is_array()) {
+        for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+            auto inner = difference_path(a[i], b[i], path + "[" + std::to_string(i) + "]");
+            if (!inner.empty()) {
+                return inner;
+            }
+        }
+        return a.size() == b.size() ? std::string()
+                                    : path + "[" + std::to_string(std::min(a.size(), b.size())) + "]";
+    }
+    return a == b ? std::string() : path;
+}
+
 }  // namespace
+
+std::string first_difference(std::string_view a, std::string_view b) {
+    auto parse = [](std::string_view text) {
+        return nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+    };
+    auto ja = parse(a);
+    auto jb = parse(b);
+    if (ja.is_discarded() || jb.is_discarded()) {
+        return {};
+    }
+    return difference_path(ja, jb, "$");
+}
+
+bool is_rehearsal_run(pqxx::transaction_base& tx, std::int64_t run_id) {
+    std::string id = std::to_string(run_id);
+    if (!tx.exec1("SELECT to_regclass('enmap_migrate.actions') IS NULL")[0].as<bool>() &&
+        !tx.exec("SELECT 1 FROM enmap_migrate.actions WHERE run_id = " + id + " AND action = 'rehearse'")
+             .empty()) {
+        return true;
+    }
+    bool has_kind = !tx.exec(
+                           "SELECT 1 FROM information_schema.columns WHERE table_schema = 'enmap_migrate' "
+                           "AND table_name = 'runs' AND column_name = 'kind'")
+                         .empty();
+    return has_kind && !tx.exec("SELECT 1 FROM enmap_migrate.runs WHERE id = " + id +
+                                " AND kind IN ('rehearse', 'rehearsal')")
+                            .empty();
+}
+
+ValidateTarget read_validate_target(const std::string& database_url) {
+    ValidateTarget target;
+    auto conn = connect(database_url);
+    try {
+        pqxx::read_transaction tx(*conn);
+        bool actions = !tx.exec1("SELECT to_regclass('enmap_migrate.actions') IS NULL")[0].as<bool>();
+        for (const auto& run : active_runs(tx)) {
+            LedgerRun r;
+            r.id = run["id"].get<std::int64_t>();
+            r.source_id = run["source_id"].get<std::string>();
+            r.rehearsal = is_rehearsal_run(tx, r.id);
+            if (actions) {
+                auto rows = tx.exec(
+                    "SELECT coalesce(details->>'archive', ''), at::text FROM enmap_migrate.actions "
+                    "WHERE run_id = " +
+                    std::to_string(r.id) + " AND action = 'cleanup' ORDER BY id DESC LIMIT 1");
+                if (!rows.empty()) {
+                    r.cleanup_archive = rows[0][0].c_str();
+                    r.cleaned_at = rows[0][1].c_str();
+                }
+            }
+            target.go_live = target.go_live || !r.rehearsal;
+            if (!target.newest) {
+                target.newest = r;
+            }
+        }
+    } catch (const pqxx::sql_error& e) {
+        throw enmap::DatabaseError("PostgreSQL refused a ledger query: " +
+                                   redact_message(e.what(), database_url));
+    } catch (const pqxx::broken_connection& e) {
+        throw enmap::DatabaseError("the connection to PostgreSQL was lost: " +
+                                   redact_message(e.what(), database_url));
+    }
+    return target;
+}
 
 std::string checksum_sql(const std::string& row_text) {
     return "((coalesce(sum(hashtextextended(" + row_text +
@@ -120,7 +233,12 @@ void TableChecksum::add(std::string_view key, std::string_view value_json) {
 nlohmann::json ValidationReport::to_json() const {
     nlohmann::json samples_json = nlohmann::json::array();
     for (const auto& d : samples) {
-        samples_json.push_back({{"table", d.table}, {"key", d.key}, {"kind", d.kind}, {"actual", d.actual}});
+        nlohmann::json sample = {{"table", d.table}, {"key", d.key}, {"kind", d.kind}, {"actual", d.actual}};
+        if (d.kind == "changed") {
+            sample["expected"] = d.expected;
+            sample["path"] = d.path;
+        }
+        samples_json.push_back(std::move(sample));
     }
     return {{"ok", ok},
             {"tables", tables},
@@ -140,7 +258,11 @@ std::string ValidationReport::describe() const {
     }
     for (const auto& d : samples) {
         out += "\n  " + d.table + "/" + d.key + ": " + d.kind;
-        if (!d.actual.empty()) {
+        if (d.kind == "changed" && !d.expected.empty()) {
+            out += d.path.empty() ? std::string() : " at " + d.path;
+            out +=
+                "\n    source:   " + d.expected.substr(0, 200) + "\n    Postgres: " + d.actual.substr(0, 200);
+        } else if (!d.actual.empty()) {
             out += " (Postgres has " + d.actual.substr(0, 200) + ")";
         }
     }
@@ -246,7 +368,7 @@ ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
         if (!missing.empty()) {
             source.for_each_row(t.enmap, [&](std::string_view key, std::string_view) {
                 if (missing.count(pg_hash_text_extended(key)) > 0) {
-                    report.samples.push_back({t.table, std::string(key), "missing", ""});
+                    report.samples.push_back({t.table, std::string(key), "missing", "", "", ""});
                 }
             });
         }
@@ -262,8 +384,25 @@ ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
                          " WHERE hashtextextended(key, 0) IN (" + list + ") ORDER BY key")) {
                 bool is_extra = extra.count(parse_int64(row[2].c_str())) > 0;
                 report.samples.push_back(
-                    {t.table, row[0].c_str(), is_extra ? "extra" : "changed", row[1].c_str()});
+                    {t.table, row[0].c_str(), is_extra ? "extra" : "changed", row[1].c_str(), "", ""});
             }
+        }
+        if (!changed.empty()) {
+            std::map<std::string, Difference*> wanted;
+            for (auto& d : report.samples) {
+                if (d.table == t.table && d.kind == "changed") {
+                    wanted[d.key] = &d;
+                }
+            }
+            source.for_each_row(t.enmap, [&](std::string_view key, std::string_view value) {
+                auto it = wanted.find(std::string(key));
+                if (it != wanted.end()) {
+                    std::string text;
+                    append_jsonb_text(text, value);
+                    it->second->expected = text;
+                    it->second->path = first_difference(value, it->second->actual);
+                }
+            });
         }
     }
     if (autonum) {
@@ -281,17 +420,18 @@ ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
             auto it = actual.find(enmap);
             if (it == actual.end()) {
                 ++report.missing;
-                report.samples.push_back({std::string(k_autonum_table), enmap, "missing", ""});
+                report.samples.push_back({std::string(k_autonum_table), enmap, "missing", "", "", ""});
             } else if (it->second != n) {
                 ++report.changed;
-                report.samples.push_back(
-                    {std::string(k_autonum_table), enmap, "changed", std::to_string(it->second)});
+                report.samples.push_back({std::string(k_autonum_table), enmap, "changed",
+                                          std::to_string(it->second), std::to_string(n), ""});
             }
         }
         for (const auto& [enmap, n] : actual) {
             if (expected.count(enmap) == 0) {
                 ++report.extra;
-                report.samples.push_back({std::string(k_autonum_table), enmap, "extra", std::to_string(n)});
+                report.samples.push_back(
+                    {std::string(k_autonum_table), enmap, "extra", std::to_string(n), "", ""});
             }
         }
     }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <pqxx/transaction_base>
 #include <string>
 #include <vector>
@@ -49,8 +50,10 @@ struct TableToValidate {
 struct Difference {
     std::string table;
     std::string key;
-    std::string kind;    // missing (in the source, not in Postgres), extra, changed
-    std::string actual;  // the value in Postgres, for extra and changed
+    std::string kind;      // missing (in the source, not in Postgres), extra, changed
+    std::string actual;    // the value in Postgres, for extra and changed
+    std::string expected;  // the source's value (as jsonb prints it), for changed
+    std::string path;      // the first JSON path where they differ ($.a.b[2]), for changed
 };
 
 /// The outcome of a validation.
@@ -70,6 +73,32 @@ struct ValidationReport {
     /// A multi-line text naming every count mismatch and each sample difference.
     [[nodiscard]] std::string describe() const;
 };
+
+/// The first JSON path where two JSON texts differ: "$" for the whole value, "$.xp", "$.a[2]",
+/// "$[\"odd key\"]"; empty when they are equal or one does not parse.
+std::string first_difference(std::string_view a, std::string_view b);
+
+/// A committed run, as the ledger has it, with what later commands did to it.
+struct LedgerRun {
+    std::int64_t id = 0;
+    std::string source_id;        // the snapshot id (64 hex digits), or the digest of a JSON-lines file
+    bool rehearsal = false;       // made by `rehearse` (see is_rehearsal_run)
+    std::string cleanup_archive;  // set when cleanup dropped its raw_ tables: the archive it wrote
+    std::string cleaned_at;
+};
+
+/// What validate needs to know of the database before it reads anything.
+struct ValidateTarget {
+    std::optional<LedgerRun> newest;  // the newest committed run
+    bool go_live = false;             // some committed run is not a rehearsal: never suggest a rollback
+};
+
+/// Reads the ledger of the database (read-only). Throws enmap::DatabaseError.
+ValidateTarget read_validate_target(const std::string& database_url);
+
+/// Whether a run was a rehearsal: the one place that decides it (today: `rehearse` recorded an
+/// action for it; or the ledger's `kind` column, where there is one, says so). Throws pqxx errors.
+bool is_rehearsal_run(pqxx::transaction_base& tx, std::int64_t run_id);
 
 /// Compares each table with the source (and raw_internal_autonum with the counters when
 /// `autonum` is set): first a count and an order-independent checksum on both sides at once;

@@ -82,6 +82,36 @@ nlohmann::json CleanupReport::to_json() const {
         {"pruned", pruned}};
 }
 
+std::string cleanup_note(const std::string& database_url) {
+    try {
+        auto conn = replay::connect(database_url);
+        pqxx::read_transaction tx(*conn);
+        if (tx.exec1("SELECT to_regclass('enmap_migrate.actions') IS NULL")[0].as<bool>()) {
+            return {};
+        }
+        std::string note;
+        for (const auto& row :
+             tx.exec("SELECT c.run_id, c.at::text, coalesce(c.details->>'archive', ''), "
+                     "coalesce(c.details->>'snapshot', ''), EXISTS (SELECT 1 FROM enmap_migrate.actions p "
+                     "WHERE p.run_id = c.run_id AND p.action = 'cleanup-prune') "
+                     "FROM enmap_migrate.actions c WHERE c.action = 'cleanup' ORDER BY c.id DESC LIMIT 5")) {
+            std::string archive = row[2].c_str();
+            note += std::string(note.empty() ? "" : "; ") + "cleanup of run " + row[0].c_str() + " (at " +
+                    row[1].c_str() + ") archived snapshot " + std::string(row[3].c_str()).substr(0, 12) +
+                    " to " + archive + (row[4].as<bool>() ? " and pruned it from the store" : "");
+        }
+        if (note.empty()) {
+            return {};
+        }
+        return note +
+               ". Bring the snapshots back with `enmap-migrate snapshot import ARCHIVE`, then run this "
+               "again";
+    } catch (const std::exception& e) {
+        spdlog::debug("cannot read the cleanups from the ledger: {}", e.what());
+        return {};
+    }
+}
+
 std::int64_t parse_duration(const std::string& text) {
     std::size_t used = 0;
     long long n = -1;

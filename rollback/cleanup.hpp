@@ -34,6 +34,11 @@ struct CleanupReport {
     [[nodiscard]] nlohmann::json to_json() const;
 };
 
+/// What the ledger of `database_url` records of earlier cleanups, as advice for a command that
+/// found no snapshot or no raw_ tables: the runs, when, the archive and whether the snapshots were
+/// pruned, and how to bring them back. Empty when the ledger records none or cannot be read.
+std::string cleanup_note(const std::string& database_url);
+
 /// Parses "90s", "30m", "48h" or "7d" into seconds; throws UsageError naming the text.
 std::int64_t parse_duration(const std::string& text);
 

@@ -392,8 +392,8 @@ std::string recover_files(const fs::path& data_dir) {
 
 FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) {
     const fs::path& dir = options.data_dir;
-    if (!fs::is_directory(dir)) {
-        throw enmap::InputError("--data-dir " + dir.string() + ": no such folder",
+    if (fs::exists(dir) && !fs::is_directory(dir)) {
+        throw enmap::InputError("--data-dir " + dir.string() + ": not a folder",
                                 "give the bot's Enmap data folder (the one that holds enmap.sqlite)");
     }
     FilesReport report;
@@ -404,6 +404,13 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
         throw enmap::InputError(
             "snapshot " + report.snapshot_id + " holds export() files, not a database",
             "restore them with `enmap-migrate snapshot restore " + options.snapshot_ref + " --to DIR`");
+    }
+    if (!fs::exists(dir)) {
+        // A fresh folder (the README's restore recipe on a new machine): created private, as
+        // Enmap's data is the bot's alone.
+        fs::create_directories(dir);
+        fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
+        spdlog::info("created the data folder {} (mode 0700)", dir.string());
     }
     std::string db_name;
     nlohmann::json place = nlohmann::json::array();

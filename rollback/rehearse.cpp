@@ -109,11 +109,14 @@ RehearseReport rehearse(const RehearseOptions& options, replay::Events& events) 
         report.rolled_back.push_back(id);
     }
 
-    replay::SnapshotSource source(options.store, report.snapshot_id);
+    replay::SnapshotSource source(options.store, report.snapshot_id, options.formats);
     replay::ReplayOptions replay_options;
     replay_options.database_url = options.database_url;
     replay_options.plan_dir = options.plan_dir;
     replay_options.decode = options.decode;
+    replay_options.renames = options.renames;
+    replay_options.only = options.only;
+    replay_options.keep_going = options.keep_going;
     report.replay = replay::run_replay(source, replay_options, events);
     {
         auto conn = replay::connect(options.database_url);

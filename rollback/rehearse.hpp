@@ -24,6 +24,11 @@ struct RehearseOptions {
     std::filesystem::path plan_dir;
     std::string database_url;
     enmap::DecodeOptions decode;
+    // What replay takes beyond the source and the plan (cli/replay_source.hpp shares the flags).
+    std::map<std::string, std::string> renames;      // enmap -> table name without raw_
+    std::map<std::string, enmap::Encoding> formats;  // enmap -> forced encoding
+    std::vector<std::string> only;                   // module names; empty = all
+    bool keep_going = false;
 };
 
 /// What a rehearsal did and found.

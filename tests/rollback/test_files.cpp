@@ -764,3 +764,26 @@ TEST_CASE("rollback files: an interrupted run of an older version (journal forma
     CHECK(refused.status == 5);
     CHECK(refused.err.find("is not a rollback journal") != std::string::npos);
 }
+
+TEST_CASE("rollback files: a data folder that does not exist yet is created with mode 0700") {
+    TempDir tmp;
+    fs::path data = tmp.path() / "data";
+    snapshot_test::copy_fixture("enmap-6.1", data);
+    snapshot::Store store(tmp.path() / "store", snapshot::Store::Access::k_write, "test");
+    take_snapshot(store, data, "pre-migration");
+    fs::path fresh = tmp.path() / "new-machine" / "data";
+    rollback::FilesOptions options;
+    options.data_dir = fresh;
+    options.snapshot_ref = "pre-migration";
+    auto report = rollback::rollback_files(store, options);
+    CHECK(report.changed);
+    REQUIRE(fs::is_directory(fresh));
+    CHECK((fs::status(fresh).permissions() & fs::perms::all) == fs::perms::owner_all);
+    CHECK(test_support::read_file(fresh / "enmap.sqlite") == test_support::read_file(data / "enmap.sqlite"));
+
+    // A bad reference leaves no folder behind.
+    options.data_dir = tmp.path() / "other";
+    options.snapshot_ref = "no-such-label";
+    CHECK_THROWS_AS(rollback::rollback_files(store, options), enmap::StoreError);
+    CHECK(!fs::exists(tmp.path() / "other"));
+}
