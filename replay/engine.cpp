@@ -18,6 +18,7 @@
 #include "replay/plan.hpp"
 #include "replay/sql_text.hpp"
 #include "replay/url.hpp"
+#include "replay/writes.hpp"
 
 namespace fs = std::filesystem;
 
@@ -51,6 +52,11 @@ struct ModuleFailure {
 constexpr const char* k_drizzle_step = "@drizzle";
 constexpr const char* k_autonum_step = "@autonum";
 
+// A module that succeeded: "committed", or "passed" in a dry run (whose ROLLBACK undoes it).
+bool succeeded(const std::string& status) {
+    return status == "committed" || status == "passed";
+}
+
 class Run {
 public:
     Run(Source& source, const ReplayOptions& options, Events& events)
@@ -66,7 +72,7 @@ private:
     void run_module(pqxx::work& tx, const Module& module, int index, int count);
     std::uint64_t load_table(pqxx::dbtransaction& tx, ModuleReport& report, const std::string& enmap,
                              const std::string& table);
-    void run_verify(pqxx::transaction_base& tx, const fs::path& file);
+    void run_verify(pqxx::dbtransaction& tx, const fs::path& file);
     void record_failed_run(const std::string& error);
     ModuleRecord to_record(const ModuleReport& m, int position) const;
 
@@ -81,6 +87,11 @@ private:
     std::int64_t m_run_id = 0;
     std::string m_fingerprint;
     std::vector<ModuleRecord> m_records;
+    std::optional<WriteTracker> m_writes;
+    [[nodiscard]] std::string run_kind() const {
+        return m_options.dry_run ? "dry-run" : (m_options.kind.empty() ? "replay" : m_options.kind);
+    }
+    [[nodiscard]] const char* ok_status() const { return m_options.dry_run ? "passed" : "committed"; }
 };
 
 nlohmann::json options_json(const ReplayOptions& o) {
@@ -220,12 +231,13 @@ std::uint64_t Run::load_table(pqxx::dbtransaction& tx, ModuleReport& report, con
     return rows;
 }
 
-void Run::run_verify(pqxx::transaction_base& tx, const fs::path& file) {
+void Run::run_verify(pqxx::dbtransaction& tx, const fs::path& file) {
     for (const auto& statement : split_sql(slurp(file))) {
         std::string where = file.string() + ":" + std::to_string(statement.line);
         pqxx::result result;
         try {
-            result = tx.exec(statement.sql, "verify " + where);
+            m_writes->run_statement(
+                tx, [&](pqxx::dbtransaction& t) { result = t.exec(statement.sql, "verify " + where); });
         } catch (const pqxx::broken_connection&) {
             throw;
         } catch (const pqxx::sql_error& e) {
@@ -260,18 +272,22 @@ void Run::run_drizzle(pqxx::work& tx) {
         pqxx::subtransaction sub(tx, "enmap_migrate_drizzle");
         try {
             auto before = catalog_objects(sub);
-            m_report.drizzle_rows = apply_drizzle(sub, m_drizzle);
+            m_writes->begin_module(k_drizzle_step);
+            m_writes->run_statement(
+                sub, [&](pqxx::dbtransaction& t) { m_report.drizzle_rows = apply_drizzle(t, m_drizzle); });
             objects = catalog_diff(before, catalog_objects(sub));
             sub.commit();
+            m_writes->commit_module();
         } catch (const pqxx::broken_connection&) {
             throw;
         } catch (const pqxx::sql_error& e) {
+            m_writes->abort_module();
             throw enmap::DatabaseError(
                 "the Drizzle migrations in " + m_plan.drizzle->string() + " failed: " + e.what(),
                 "fix the migration; the whole replay rolled back and nothing was committed");
         }
     }
-    report.status = "committed";
+    report.status = ok_status();
     report.seconds = since(start);
     report.transform_seconds = report.seconds;
     report.objects_created = objects.size();
@@ -304,7 +320,7 @@ void Run::run_autonum(pqxx::work& tx) {
         objects = catalog_diff(before, catalog_objects(sub));
         sub.commit();
     }
-    report.status = "committed";
+    report.status = ok_status();
     report.rows = m_source.autonum().size();
     report.seconds = since(start);
     report.load_seconds = report.seconds;
@@ -340,6 +356,7 @@ void Run::run_module(pqxx::work& tx, const Module& module, int index, int count)
     {
         // A subtransaction is a SAVEPOINT: libpqxx rolls back to it when a statement in it fails.
         pqxx::subtransaction sub(tx, "enmap_migrate_module");
+        m_writes->begin_module(module.name);
         try {
             auto before = catalog_objects(sub);
             auto phase = Clock::now();
@@ -356,7 +373,9 @@ void Run::run_module(pqxx::work& tx, const Module& module, int index, int count)
                 for (const auto& statement : split_sql(slurp(file))) {
                     std::string where = file.string() + ":" + std::to_string(statement.line);
                     try {
-                        sub.exec(statement.sql, "transform " + where);
+                        m_writes->run_statement(sub, [&](pqxx::dbtransaction& t) {
+                            t.exec(statement.sql, "transform " + where);
+                        });
                     } catch (const pqxx::broken_connection&) {
                         throw;
                     } catch (const pqxx::sql_error& e) {
@@ -390,7 +409,8 @@ void Run::run_module(pqxx::work& tx, const Module& module, int index, int count)
                 record.object_rows.push_back(rows);
             }
             sub.commit();
-            report.status = "committed";
+            m_writes->commit_module();
+            report.status = ok_status();
         } catch (const pqxx::broken_connection& e) {
             throw lost(e);
         } catch (const std::exception& e) {
@@ -398,6 +418,7 @@ void Run::run_module(pqxx::work& tx, const Module& module, int index, int count)
             if (const auto* err = dynamic_cast<const enmap::Error*>(&e)) {
                 failure->code = err->exit_code();
             }
+            m_writes->abort_module();
             try {
                 sub.abort();
             } catch (const std::exception& again) {
@@ -455,12 +476,13 @@ void Run::record_failed_run(const std::string& error) {
         RunRecord run{m_report.source_id, m_source.description(),
                       m_plan.digest,      m_plan.dir ? m_plan.dir->string() : "",
                       "replay",           redact_url(m_options.database_url),
-                      m_fingerprint,      options_json(m_options)};
+                      m_fingerprint,      options_json(m_options),
+                      run_kind()};
         auto id = begin_run(tx, run);
         int position = 0;
         for (auto record : m_records) {
             // The transaction rolled back: nothing the modules made is left.
-            record.status = record.status == "committed" ? "rolled_back" : record.status;
+            record.status = succeeded(record.status) ? "rolled_back" : record.status;
             record.position = position++;
             record.tables.clear();
             record.objects.clear();
@@ -507,8 +529,10 @@ ReplayReport Run::execute() {
                       m_options.dry_run ? "dry-run" : "replay",
                       redact_url(m_options.database_url),
                       m_fingerprint,
-                      options_json(m_options)};
+                      options_json(m_options),
+                      run_kind()};
         m_run_id = begin_run(tx, run);
+        m_writes.emplace(tx, m_run_id);
         if (!m_drizzle.empty()) {
             run_drizzle(tx);
         }
@@ -535,7 +559,7 @@ ReplayReport Run::execute() {
         m_events.phase("validate");
         std::vector<TableToValidate> tables;
         for (const auto& m : m_report.modules) {
-            if (m.status == "committed" && m.name != k_autonum_step) {
+            if (succeeded(m.status) && m.name != k_autonum_step) {
                 for (const auto& [enmap, table] : m.tables) {
                     tables.push_back({enmap, table});
                 }
@@ -552,9 +576,9 @@ ReplayReport Run::execute() {
         int committed = 0;
         int failed = 0;
         for (const auto& m : m_report.modules) {
-            committed += m.status == "committed" ? 1 : 0;
+            committed += succeeded(m.status) ? 1 : 0;
             failed += m.status == "failed" ? 1 : 0;
-            m_report.rows += m.status == "committed" && m.name != k_autonum_step ? m.rows : 0;
+            m_report.rows += succeeded(m.status) && m.name != k_autonum_step ? m.rows : 0;
             m_report.load_seconds += m.load_seconds;
         }
         for (std::size_t i = 0; i < m_records.size(); ++i) {
@@ -586,6 +610,7 @@ ReplayReport Run::execute() {
                 }
             }
             record_table_states(tx, m_run_id, states);
+            record_written_tables(tx, m_run_id, m_writes->finish(tx));
             spdlog::debug("table states of {} tables: {:.2f} s", states.size(), since(states_start));
         }
         m_report.status = m_options.dry_run ? "dry-run" : (failed > 0 ? "partial" : "committed");

@@ -28,12 +28,13 @@ struct ReplayOptions {
     std::vector<std::string> only;               // module names; empty = all
     std::map<std::string, std::string> renames;  // enmap -> table name without raw_
     enmap::DecodeOptions decode;
+    std::string kind;  // recorded in the ledger: "replay" (default, a go-live) or "rehearsal"
 };
 
 /// One module's outcome.
 struct ModuleReport {
     std::string name;
-    std::string status = "pending";  // committed, failed, skipped
+    std::string status = "pending";  // committed, passed (a dry run's), failed, skipped
     std::uint64_t rows = 0;
     double seconds = 0;
     double load_seconds = 0;
