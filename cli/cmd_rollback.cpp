@@ -92,7 +92,8 @@ int run_rollback_postgres(const RollbackPostgresOptions& options, const GlobalOp
         return 0;
     }
     std::cout << "rolled back " << (report.module.empty() ? "run " : "module '" + report.module + "' of run ")
-              << report.run_id << " (run status now " << report.status << ")\n";
+              << report.run_id << " (run status now " << report.status << "): its " << report.objects
+              << " object(s) are gone, " << report.dropped.size() << " dropped, the rest with their tables\n";
     for (const auto& d : report.dropped) {
         std::cout << "  dropped " << d << "\n";
     }

@@ -310,6 +310,7 @@ nlohmann::json PostgresReport::to_json() const {
              cleanup_archive.empty() ? nlohmann::json(nullptr) : nlohmann::json(cleanup_archive)},
             {"status", status},
             {"dropped", dropped},
+            {"objects", objects},
             {"drizzle_rows_deleted", drizzle_rows_deleted},
             {"changed_tables", changed_json},
             {"saved_file", saved_file.empty() ? nlohmann::json(nullptr) : nlohmann::json(saved_file)},
@@ -531,6 +532,7 @@ PostgresReport rollback_postgres(const PostgresOptions& options) {
         std::stable_sort(objects.begin(), objects.end(), [&](const LedgerObject& a, const LedgerObject& b) {
             return rank(a.kind) < rank(b.kind);
         });
+        report.objects = objects.size();
         std::vector<LedgerObject> pending = objects;
         while (!pending.empty()) {
             std::vector<LedgerObject> blocked;

@@ -45,6 +45,8 @@ struct PostgresReport {
     std::string module;                // empty: the whole run
     std::string status;                // the run's status afterwards
     std::vector<std::string> dropped;  // "kind identity", in the order dropped
+    std::size_t objects = 0;           // the ledger's objects undone (status counts these): dropped,
+                                       // or gone with the table that owned them
     std::size_t drizzle_rows_deleted = 0;
     bool drizzle_table_dropped = false;   // the run created drizzle.__drizzle_migrations and it is gone
     std::vector<RestoredTable> restored;  // tables the run wrote to that existed before it

@@ -292,6 +292,10 @@ TEST_CASE("engine: a dry run validates and leaves no trace") {
     CHECK(report.status == "dry-run");
     CHECK(report.validation.ok);
     CHECK(report.rows == 117);
+    REQUIRE_FALSE(report.modules.empty());
+    for (const auto& m : report.modules) {
+        CHECK_MESSAGE(m.status == "passed", m.name);  // its ROLLBACK undid them: never "committed"
+    }
     CHECK(user_relations(db.url()) == 0);
     CHECK_FALSE(schema_exists(db.url(), "enmap_migrate"));
     pqxx::connection conn(db.url());

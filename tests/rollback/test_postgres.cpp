@@ -12,6 +12,7 @@
 #include "enmap/sample.hpp"
 #include "replay/catalog.hpp"
 #include "replay/drizzle.hpp"
+#include "replay/ledger.hpp"
 #include "replay/engine.hpp"
 #include "replay/snapshot_source.hpp"
 #include "rollback/postgres.hpp"
@@ -313,4 +314,32 @@ TEST_CASE("rollback postgres: refuses to restore an existing table whose before-
     }
     CHECK(query_value(db.url(), "SELECT status FROM enmap_migrate.runs WHERE id = " + std::to_string(run)) ==
           "committed");
+}
+
+TEST_CASE("rollback postgres: a ledger written before written_tables and kind is still read and undone") {
+    TempDir tmp;
+    TestDatabase db;
+    auto before = fingerprint(db.url());
+    auto run = replay_sample(tmp, db.url());
+    // The ledger as the previous release wrote it.
+    query_value(db.url(),
+                "ALTER TABLE enmap_migrate.runs DROP COLUMN kind; DROP TABLE enmap_migrate.written_tables; "
+                "SELECT 1");
+    {
+        pqxx::connection conn(db.url());
+        pqxx::read_transaction tx(conn);
+        auto ledger = replay::read_ledger(tx, 10);
+        REQUIRE(ledger["runs"].size() == 1);
+        CHECK(ledger["runs"][0]["kind"] == "replay");
+        CHECK(ledger["runs"][0]["written_tables"].empty());
+    }
+    auto report = rollback::rollback_postgres(undo(db.url(), tmp));
+    CHECK(report.run_id == run);
+    CHECK(report.status == "rolled_back");
+    CHECK(report.restored.empty());
+    CHECK(fingerprint(db.url()) == before);
+    // The next replay brings the ledger up to date and records its kind.
+    auto again = replay_sample(tmp, db.url());
+    CHECK(query_value(db.url(), "SELECT kind FROM enmap_migrate.runs WHERE id = " + std::to_string(again)) ==
+          "replay");
 }
