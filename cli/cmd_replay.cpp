@@ -22,6 +22,7 @@ struct ReplayCommandOptions {
     bool keep_going = false;
     std::vector<std::string> only;
     std::vector<std::string> renames;
+    std::vector<std::string> autonum;
 };
 
 void print_report(const replay::ReplayReport& report) {
@@ -50,6 +51,12 @@ void print_report(const replay::ReplayReport& report) {
                 report.validation.ok ? "ok" : "DIFFERENT", report.validation.seconds);
     auto lossy = replay::lossy_json(report.lossy);
     std::printf("  lossy conversions: %s\n", lossy.empty() ? "none" : lossy.dump().c_str());
+    for (const auto& a : report.autonum) {
+        std::printf("  autonum counter of %s: %lld (from %s, not from the source)\n",
+                    a["enmap"].get<std::string>().c_str(),
+                    static_cast<long long>(a["lastnum"].get<std::int64_t>()),
+                    a["from"].get<std::string>().c_str());
+    }
     if (!report.drizzle_rows.empty()) {
         std::printf("  drizzle migrations applied: %zu\n", report.drizzle_rows.size());
     }
@@ -66,6 +73,7 @@ int run_replay_command(const ReplayCommandOptions& options, const GlobalOptions&
     o.keep_going = options.keep_going;
     o.only = options.only;
     o.renames = replay::parse_renames(options.renames);
+    o.autonum = replay::parse_autonum(options.autonum);
     o.decode = decode_options(options.source);
     auto source = open_source(options.source, globals.store);
     replay::Events events(globals.json,
@@ -92,6 +100,10 @@ void register_replay(CLI::App& app, GlobalOptions& globals) {
                   "roll back a failed module alone and commit the others");
     cmd->add_option("--only", options->only, "run only this module (repeatable)");
     cmd->add_option("--rename", options->renames, "ENMAP=TABLE: load ENMAP into raw_TABLE (repeatable)");
+    cmd->add_option("--autonum", options->autonum,
+                    "ENMAP=N: ENMAP's autonum counter, for a source without internal::autonum (an export() "
+                    "file); without it, the highest key of an autonum-style enmap is used, with a warning "
+                    "(repeatable)");
     cmd->footer(
         "Exit statuses: 0 committed (or dry run passed); 2 usage; 3 bad input or plan; 4 policy refused "
         "data\n"

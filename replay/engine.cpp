@@ -88,6 +88,8 @@ private:
     std::string m_fingerprint;
     std::vector<ModuleRecord> m_records;
     std::optional<WriteTracker> m_writes;
+    std::vector<AutonumRow> m_autonum;  // the source's counters, with --autonum's and derived ones
+    void plan_autonum();
     [[nodiscard]] std::string run_kind() const {
         return m_options.dry_run ? "dry-run" : (m_options.kind.empty() ? "replay" : m_options.kind);
     }
@@ -139,6 +141,68 @@ void Run::preflight() {
     }
     m_report.source_id = m_source.id();
     m_report.plan_digest = m_plan.digest;
+    plan_autonum();
+}
+
+// An export() source (dump --export, snapshot create --export) has no internal::autonum: a bot's
+// next autonum key after go-live would then collide. Counters come from --autonum, else from the
+// highest key of an enmap whose keys are all small integers (autonum-style), said loudly.
+void Run::plan_autonum() {
+    m_autonum = m_source.autonum();
+    std::set<std::string> enmaps;
+    for (const auto& t : m_source.tables()) {
+        enmaps.insert(t.enmap_name);
+    }
+    for (const auto& [enmap, n] : m_options.autonum) {
+        if (enmaps.count(enmap) == 0) {
+            throw enmap::UsageError("--autonum " + enmap + "=" + std::to_string(n) +
+                                    ": the source has no enmap of that name");
+        }
+        auto it = std::find_if(m_autonum.begin(), m_autonum.end(),
+                               [&](const AutonumRow& a) { return a.enmap == enmap; });
+        if (it != m_autonum.end()) {
+            spdlog::warn("--autonum {}={} replaces the source's counter {}", enmap, n, it->lastnum);
+            it->lastnum = n;
+        } else {
+            m_autonum.push_back({enmap, n});
+        }
+        m_report.autonum.push_back({{"enmap", enmap}, {"lastnum", n}, {"from", "--autonum"}});
+    }
+    if (!m_source.autonum().empty()) {
+        return;
+    }
+    for (const auto& t : m_source.tables()) {
+        if (t.rows == 0 || m_options.autonum.count(t.enmap_name) != 0) {
+            continue;
+        }
+        std::int64_t highest = 0;
+        bool integers = true;
+        m_source.for_each_row(t.enmap_name, [&](std::string_view key, std::string_view) {
+            if (!integers) {
+                return;
+            }
+            bool digits = !key.empty() && key.size() <= 18 && key.front() != '0' &&
+                          key.find_first_not_of("0123456789") == std::string_view::npos;
+            if (!digits) {
+                integers = false;
+                return;
+            }
+            highest = std::max<std::int64_t>(highest, std::stoll(std::string(key)));
+        });
+        // Autonum keys count up from 1; ids such as Discord snowflakes are integers too, far above
+        // the row count.
+        if (!integers || highest > static_cast<std::int64_t>(t.rows) * 10 + 100) {
+            continue;
+        }
+        spdlog::warn(
+            "THE SOURCE HAS NO AUTONUM COUNTERS (internal::autonum; an export() file has none), but the keys "
+            "of the enmap '{}' are the integers 1..{}, as autonum writes them: using its highest key, {}, as "
+            "its counter. Pass --autonum {}=N to set it yourself",
+            t.enmap_name, highest, highest, t.enmap_name);
+        m_autonum.push_back({t.enmap_name, highest});
+        m_report.autonum.push_back(
+            {{"enmap", t.enmap_name}, {"lastnum", highest}, {"from", "the highest numeric key"}});
+    }
 }
 
 void Run::check_target(pqxx::work& tx) {
@@ -311,7 +375,7 @@ void Run::run_autonum(pqxx::work& tx) {
         sub.exec("CREATE TABLE " + name + " (enmap text NOT NULL, lastnum bigint NOT NULL)");
         {
             pqxx::stream_to stream(sub, name, std::vector<std::string>{"enmap", "lastnum"});
-            for (const auto& a : m_source.autonum()) {
+            for (const auto& a : m_autonum) {
                 stream << std::make_tuple(a.enmap, a.lastnum);
             }
             stream.complete();
@@ -321,7 +385,7 @@ void Run::run_autonum(pqxx::work& tx) {
         sub.commit();
     }
     report.status = ok_status();
-    report.rows = m_source.autonum().size();
+    report.rows = m_autonum.size();
     report.seconds = since(start);
     report.load_seconds = report.seconds;
     report.tables.emplace_back("internal::autonum", name);
@@ -531,6 +595,9 @@ ReplayReport Run::execute() {
                       m_fingerprint,
                       options_json(m_options),
                       run_kind()};
+        for (const auto& a : m_report.autonum) {
+            run.options["autonum"][a["enmap"].get<std::string>()] = a["lastnum"];
+        }
         m_run_id = begin_run(tx, run);
         m_writes.emplace(tx, m_run_id);
         if (!m_drizzle.empty()) {
@@ -565,7 +632,7 @@ ReplayReport Run::execute() {
                 }
             }
         }
-        m_report.validation = validate_tables(tx, m_source, tables, true);
+        m_report.validation = validate_tables(tx, m_source, tables, true, &m_autonum);
         if (!m_report.validation.ok) {
             throw enmap::ValidationError("validation found differences between the source and PostgreSQL:" +
                                              m_report.validation.describe(),
@@ -655,6 +722,28 @@ ReplayReport Run::execute() {
 
 }  // namespace
 
+std::map<std::string, std::int64_t> parse_autonum(const std::vector<std::string>& values) {
+    std::map<std::string, std::int64_t> out;
+    for (const auto& v : values) {
+        auto eq = v.rfind('=');
+        std::size_t used = 0;
+        std::int64_t n = -1;
+        if (eq != std::string::npos && eq > 0 && eq + 1 < v.size()) {
+            try {
+                n = std::stoll(v.substr(eq + 1), &used);
+            } catch (const std::exception&) {
+                n = -1;
+            }
+        }
+        if (n < 0 || used != v.size() - eq - 1) {
+            throw enmap::UsageError("--autonum " + v + ": expected ENMAP=N with N a whole number >= 0",
+                                    "for example --autonum tickets=1287 (the last number handed out)");
+        }
+        out[v.substr(0, eq)] = n;
+    }
+    return out;
+}
+
 nlohmann::json lossy_json(const enmap::LossyCounts& c) {
     return enmap::lossy_to_json(c);
 }
@@ -712,6 +801,7 @@ nlohmann::json ReplayReport::to_json() const {
             {"load_seconds", load_seconds},
             {"rows_per_second", static_cast<std::uint64_t>(rate)},
             {"validation", validation.to_json()},
+            {"autonum", autonum},
             {"lossy", lossy_json(lossy)}};
 }
 
@@ -748,6 +838,21 @@ ValidationReport run_validate(Source& source, const std::string& database_url,
                                        run_id + " AND enmap <> 'internal::autonum'")) {
             loaded[row[0].c_str()] = row[1].c_str();
         }
+        // Counters the run took from --autonum or the keys, not from the source (its options).
+        std::vector<AutonumRow> counters = source.autonum();
+        auto given = nlohmann::json::parse(
+            tx.exec1("SELECT coalesce(options->'autonum', '{}')::text FROM enmap_migrate.runs WHERE id = " +
+                     run_id)[0]
+                .c_str());
+        for (const auto& [enmap, n] : given.items()) {
+            auto it = std::find_if(counters.begin(), counters.end(),
+                                   [&](const AutonumRow& a) { return a.enmap == enmap; });
+            if (it != counters.end()) {
+                it->lastnum = n.get<std::int64_t>();
+            } else {
+                counters.push_back({enmap, n.get<std::int64_t>()});
+            }
+        }
         std::vector<TableToValidate> tables;
         ValidationReport missing_tables;
         for (const auto& t : source.tables()) {
@@ -760,7 +865,7 @@ ValidationReport run_validate(Source& source, const std::string& database_url,
                 tables.push_back({t.enmap_name, it->second});
             }
         }
-        ValidationReport report = validate_tables(tx, source, tables, true);
+        ValidationReport report = validate_tables(tx, source, tables, true, &counters);
         for (const auto& m : missing_tables.count_mismatches) {
             report.count_mismatches.push_back(m);
         }

@@ -120,6 +120,7 @@ RehearseReport rehearse(const RehearseOptions& options, replay::Events& events) 
     replay_options.plan_dir = options.plan_dir;
     replay_options.decode = options.decode;
     replay_options.kind = "rehearsal";
+    replay_options.autonum = options.autonum;
     report.replay = replay::run_replay(source, replay_options, events);
     {
         auto conn = replay::connect(options.database_url);

@@ -24,6 +24,7 @@ struct RehearseOptions {
     std::filesystem::path plan_dir;
     std::string database_url;
     enmap::DecodeOptions decode;
+    std::map<std::string, std::int64_t> autonum;  // replay's --autonum
 };
 
 /// What a rehearsal did and found.

@@ -458,3 +458,54 @@ TEST_CASE("engine: a transform that alters a raw_ table fails validation and rol
     CHECK(user_relations(db.url()) == 0);
     CHECK(query_value(db.url(), "SELECT status FROM enmap_migrate.runs") == "failed");
 }
+
+TEST_CASE("engine: a source without autonum counters gets them from --autonum or its keys, said out loud") {
+    test_support::TempDir tmp;
+    auto path = tmp.path() / "export.jsonl";
+    std::string lines;
+    for (int i = 1; i <= 5; ++i) {
+        lines += R"({"table":"tickets","key":")" + std::to_string(i) + R"(","value":{"n":)" +
+                 std::to_string(i) + "}}\n";
+    }
+    // Keyed by Discord ids: integers too, but not autonum's.
+    lines += R"({"table":"guilds","key":"249019334418201563","value":{}})"
+             "\n";
+    lines += R"({"table":"guilds","key":"807544533531797526","value":{}})"
+             "\n";
+    write_file(path, lines);
+    auto counters = [](const std::string& url) {
+        return replay_test::query_value(
+            url,
+            "SELECT coalesce(string_agg(enmap || '=' || lastnum, ',' ORDER BY enmap), '') FROM "
+            "raw_internal_autonum");
+    };
+    SUBCASE("derived from the highest key") {
+        test_support::TestDatabase db;
+        replay::JsonlSource source(path);
+        replay::ReplayOptions options;
+        options.database_url = db.url();
+        replay::Events events;
+        auto report = replay::run_replay(source, options, events);
+        CHECK(counters(db.url()) == "tickets=5");
+        REQUIRE(report.autonum.size() == 1);
+        CHECK(report.autonum[0]["from"] == "the highest numeric key");
+        // validate, later, takes the counter the run recorded, not the source's (none).
+        replay::JsonlSource again(path);
+        CHECK(replay::run_validate(again, db.url(), enmap::DecodeOptions{}).ok);
+        CHECK(report.to_json()["autonum"] == report.autonum);
+    }
+    SUBCASE("given with --autonum") {
+        test_support::TestDatabase db;
+        replay::JsonlSource source(path);
+        replay::ReplayOptions options;
+        options.database_url = db.url();
+        options.autonum = replay::parse_autonum({"tickets=40"});
+        replay::Events events;
+        auto report = replay::run_replay(source, options, events);
+        CHECK(counters(db.url()) == "tickets=40");
+        REQUIRE(report.autonum.size() == 1);
+        CHECK(report.autonum[0]["from"] == "--autonum");
+    }
+    CHECK_THROWS_AS(replay::parse_autonum({"tickets"}), enmap::UsageError);
+    CHECK_THROWS_AS(replay::parse_autonum({"tickets=-1"}), enmap::UsageError);
+}
