@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <pqxx/pqxx>
 #include <set>
@@ -73,6 +74,7 @@ private:
     std::uint64_t load_table(pqxx::dbtransaction& tx, ModuleReport& report, const std::string& enmap,
                              const std::string& table);
     void run_verify(pqxx::dbtransaction& tx, const fs::path& file);
+    std::string offending_keys(pqxx::dbtransaction& tx, const ModuleReport& report, const std::string& sql);
     void record_failed_run(const std::string& error);
     ModuleRecord to_record(const ModuleReport& m, int position) const;
 
@@ -295,6 +297,78 @@ std::uint64_t Run::load_table(pqxx::dbtransaction& tx, ModuleReport& report, con
     return rows;
 }
 
+// A failed transform statement, run again on halves of each of the module's raw_ tables (the other
+// rows deleted inside a savepoint that is rolled back), narrows the failure down to single keys:
+// up to 10 of them, each with its value, for the error message. Empty when it cannot.
+std::string Run::offending_keys(pqxx::dbtransaction& tx, const ModuleReport& report, const std::string& sql) {
+    constexpr std::size_t k_max = 10;
+    std::string out;
+    try {
+        for (const auto& [enmap, table] : report.tables) {
+            if (sql.find(table) == std::string::npos) {
+                continue;
+            }
+            std::string name = tx.quote_name(table);
+            std::vector<std::string> keys;
+            for (const auto& row : tx.exec("SELECT key FROM " + name + " ORDER BY key COLLATE \"C\"")) {
+                keys.emplace_back(row[0].c_str());
+            }
+            std::vector<std::string> found;
+            // Does the statement fail on keys[lo, hi) alone?
+            auto fails = [&](std::size_t lo, std::size_t hi) {
+                pqxx::subtransaction sp(tx, "enmap_migrate_bisect");
+                sp.exec("DELETE FROM " + name + " WHERE NOT (key COLLATE \"C\" >= " + sp.quote(keys[lo]) +
+                        " AND key COLLATE \"C\" <= " + sp.quote(keys[hi - 1]) + ")");
+                bool failed = false;
+                try {
+                    pqxx::subtransaction inner(sp, "enmap_migrate_bisect_run");
+                    inner.exec(sql);
+                } catch (const pqxx::broken_connection&) {
+                    throw;
+                } catch (const pqxx::sql_error&) {
+                    failed = true;
+                }
+                sp.abort();
+                return failed;
+            };
+            std::function<void(std::size_t, std::size_t)> search = [&](std::size_t lo, std::size_t hi) {
+                if (found.size() >= k_max || lo >= hi || !fails(lo, hi)) {
+                    return;
+                }
+                if (hi - lo == 1) {
+                    found.push_back(keys[lo]);
+                    return;
+                }
+                std::size_t mid = lo + (hi - lo) / 2;
+                search(lo, mid);
+                search(mid, hi);
+            };
+            if (!keys.empty()) {
+                search(0, keys.size());
+            }
+            if (found.empty()) {
+                continue;
+            }
+            out += "\n  the statement fails on these rows of " + table + " (enmap '" + enmap +
+                   "'), the first " + std::to_string(found.size()) +
+                   " found by running it on halves of the table:";
+            for (const auto& key : found) {
+                std::string value =
+                    tx.exec1("SELECT value::text FROM " + name + " WHERE key = " + tx.quote(key))[0].c_str();
+                if (value.size() > 200) {
+                    value = value.substr(0, 200) + "...";
+                }
+                out += "\n    " + enmap + "/" + key + ": " + value;
+            }
+        }
+    } catch (const pqxx::broken_connection&) {
+        throw;
+    } catch (const std::exception& e) {
+        spdlog::debug("could not narrow the failed statement down to keys: {}", e.what());
+    }
+    return out;
+}
+
 void Run::run_verify(pqxx::dbtransaction& tx, const fs::path& file) {
     for (const auto& statement : split_sql(slurp(file))) {
         std::string where = file.string() + ":" + std::to_string(statement.line);
@@ -443,7 +517,8 @@ void Run::run_module(pqxx::work& tx, const Module& module, int index, int count)
                     } catch (const pqxx::broken_connection&) {
                         throw;
                     } catch (const pqxx::sql_error& e) {
-                        throw enmap::DatabaseError("transform at " + where + " failed: " + e.what());
+                        throw enmap::DatabaseError("transform at " + where + " failed: " + e.what() +
+                                                   offending_keys(sub, report, statement.sql));
                     }
                 }
             }
