@@ -69,6 +69,7 @@ int run_rehearse(const RehearseCommandOptions& options, const GlobalOptions& glo
     o.renames = replay::parse_renames(tuning.renames);
     o.only = tuning.only;
     o.keep_going = tuning.keep_going;
+    o.autonum = replay::parse_autonum(tuning.autonum);
     replay::Events events(globals.json,
                           !globals.json && globals.verbosity >= 0 && replay::stderr_is_terminal());
     auto report = rollback::rehearse(o, events);

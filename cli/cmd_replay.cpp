@@ -48,6 +48,12 @@ void print_report(const replay::ReplayReport& report) {
                 report.validation.ok ? "ok" : "DIFFERENT", report.validation.seconds);
     auto lossy = replay::lossy_json(report.lossy);
     std::printf("  lossy conversions: %s\n", lossy.empty() ? "none" : lossy.dump().c_str());
+    for (const auto& a : report.autonum) {
+        std::printf("  autonum counter of %s: %lld (from %s, not from the source)\n",
+                    a["enmap"].get<std::string>().c_str(),
+                    static_cast<long long>(a["lastnum"].get<std::int64_t>()),
+                    a["from"].get<std::string>().c_str());
+    }
     if (!report.drizzle_rows.empty()) {
         std::printf("  drizzle migrations applied: %zu\n", report.drizzle_rows.size());
     }
@@ -67,6 +73,7 @@ int run_replay_command(const ReplayCommandOptions& options, const GlobalOptions&
     o.keep_going = tuning.keep_going;
     o.only = tuning.only;
     o.renames = replay::parse_renames(tuning.renames);
+    o.autonum = replay::parse_autonum(tuning.autonum);
     o.decode = decode_options(source_options);
     auto source = open_source(source_options, globals.store);
     replay::Events events(globals.json,

@@ -106,13 +106,27 @@ int run_rollback_postgres(const RollbackPostgresOptions& options, const GlobalOp
         return 0;
     }
     std::cout << "rolled back " << (report.module.empty() ? "run " : "module '" + report.module + "' of run ")
-              << report.run_id << " (run status now " << report.status << ")\n";
+              << report.run_id << " (run status now " << report.status << "): its " << report.objects
+              << " object(s) are gone, " << report.dropped.size() << " dropped, the rest with their tables\n";
     for (const auto& d : report.dropped) {
         std::cout << "  dropped " << d << "\n";
     }
-    if (report.drizzle_rows_deleted > 0) {
+    if (report.drizzle_table_dropped) {
+        std::cout << "  (drizzle.__drizzle_migrations was the run's own: dropped with the "
+                  << report.drizzle_rows_deleted << " row(s) the run added)\n";
+    } else if (report.drizzle_rows_deleted > 0) {
         std::cout << "  deleted " << report.drizzle_rows_deleted
-                  << " row(s) of drizzle.__drizzle_migrations\n";
+                  << " row(s) the run added to drizzle.__drizzle_migrations\n";
+    }
+    for (const auto& r : report.restored) {
+        std::cout << "  restored " << r.identity << " as it was before the run: " << r.rows << " row(s)"
+                  << (r.how == "emptied" ? " (it was empty: emptied)"
+                                         : ", from the before-image " + r.before_image)
+                  << "; count and checksum match the ledger\n";
+    }
+    if (!report.cleanup_archive.empty()) {
+        std::cout << "  the run had been cleaned up (--force); the pre-migration snapshot is in the archive "
+                  << report.cleanup_archive << "\n";
     }
     if (!report.saved_file.empty()) {
         std::cout << "  tables changed after the run were saved first to " << report.saved_file

@@ -55,8 +55,10 @@ int run_status_command(const StatusCommandOptions& options, const GlobalOptions&
         return 0;
     }
     for (const auto& run : ledger["runs"]) {
-        std::printf("run %s  %-11s %-7s  source %s  %s rows  started %s  finished %s\n",
-                    text_of(run["id"]).c_str(), text_of(run["status"]).c_str(), text_of(run["mode"]).c_str(),
+        std::string kind = text_of(run["kind"]);
+        kind = kind == "replay" ? "replay(go-live)" : kind;
+        std::printf("run %s  %-11s %-15s  source %s  %s rows  started %s  finished %s\n",
+                    text_of(run["id"]).c_str(), text_of(run["status"]).c_str(), kind.c_str(),
                     text_of(run["source_id"]).c_str(), text_of(run["rows"]).c_str(),
                     text_of(run["started_at"]).c_str(), text_of(run["finished_at"]).c_str());
         for (const auto& m : run["modules"]) {
@@ -71,8 +73,12 @@ int run_status_command(const StatusCommandOptions& options, const GlobalOptions&
         if (!run["error"].is_null()) {
             std::printf("    error: %s\n", text_of(run["error"]).c_str());
         }
-        std::printf("    %zu objects created, %zu drizzle rows added\n", run["objects"].size(),
-                    run["drizzle_rows"].size());
+        std::size_t existing = 0;
+        for (const auto& w : run["written_tables"]) {
+            existing += w["existed_before"].get<bool>() ? 1 : 0;
+        }
+        std::printf("    %zu objects created, %zu drizzle rows added, %zu existing table write(s) recorded\n",
+                    run["objects"].size(), run["drizzle_rows"].size(), existing);
     }
     return 0;
 }

@@ -46,6 +46,10 @@ void add_tuning_options(CLI::App* command, ReplayTuning& options) {
     command->add_option(
         "--rename", options.renames,
         "ENMAP=TABLE: load ENMAP into raw_TABLE (repeatable; adds to the plan's \"renames\")");
+    command->add_option("--autonum", options.autonum,
+                        "ENMAP=N: ENMAP's autonum counter, for a source without internal::autonum (an export() "
+                        "file); without it, the highest key of an autonum-style enmap is used, with a warning "
+                        "(repeatable)");
 }
 
 void apply_plan_settings(const std::string& plan_dir, SourceOptions& source, ReplayTuning& tuning) {

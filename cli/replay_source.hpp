@@ -36,9 +36,10 @@ struct ReplayTuning {
     bool keep_going = false;
     std::vector<std::string> only;     // module names
     std::vector<std::string> renames;  // ENMAP=TABLE
+    std::vector<std::string> autonum;  // ENMAP=N
 };
 
-/// Adds --keep-going, --only and --rename.
+/// Adds --keep-going, --only, --rename and --autonum.
 void add_tuning_options(CLI::App* command, ReplayTuning& options);
 
 /// Adds the settings the plan at `plan_dir` keeps (renames, formats, policies) to those of the

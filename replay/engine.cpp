@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <pqxx/pqxx>
 #include <set>
@@ -18,6 +19,7 @@
 #include "replay/plan.hpp"
 #include "replay/sql_text.hpp"
 #include "replay/url.hpp"
+#include "replay/writes.hpp"
 
 namespace fs = std::filesystem;
 
@@ -51,6 +53,11 @@ struct ModuleFailure {
 constexpr const char* k_drizzle_step = "@drizzle";
 constexpr const char* k_autonum_step = "@autonum";
 
+// A module that succeeded: "committed", or "passed" in a dry run (whose ROLLBACK undoes it).
+bool succeeded(const std::string& status) {
+    return status == "committed" || status == "passed";
+}
+
 class Run {
 public:
     Run(Source& source, const ReplayOptions& options, Events& events)
@@ -66,7 +73,8 @@ private:
     void run_module(pqxx::work& tx, const Module& module, int index, int count);
     std::uint64_t load_table(pqxx::dbtransaction& tx, ModuleReport& report, const std::string& enmap,
                              const std::string& table);
-    void run_verify(pqxx::transaction_base& tx, const fs::path& file);
+    void run_verify(pqxx::dbtransaction& tx, const fs::path& file);
+    std::string offending_keys(pqxx::dbtransaction& tx, const ModuleReport& report, const std::string& sql);
     void record_failed_run(const std::string& error);
     ModuleRecord to_record(const ModuleReport& m, int position) const;
 
@@ -81,6 +89,13 @@ private:
     std::int64_t m_run_id = 0;
     std::string m_fingerprint;
     std::vector<ModuleRecord> m_records;
+    std::optional<WriteTracker> m_writes;
+    std::vector<AutonumRow> m_autonum;  // the source's counters, with --autonum's and derived ones
+    void plan_autonum();
+    [[nodiscard]] std::string run_kind() const {
+        return m_options.dry_run ? "dry-run" : (m_options.kind.empty() ? "replay" : m_options.kind);
+    }
+    [[nodiscard]] const char* ok_status() const { return m_options.dry_run ? "passed" : "committed"; }
 };
 
 nlohmann::json options_json(const ReplayOptions& o) {
@@ -128,6 +143,68 @@ void Run::preflight() {
     }
     m_report.source_id = m_source.id();
     m_report.plan_digest = m_plan.digest;
+    plan_autonum();
+}
+
+// An export() source (dump --export, snapshot create --export) has no internal::autonum: a bot's
+// next autonum key after go-live would then collide. Counters come from --autonum, else from the
+// highest key of an enmap whose keys are all small integers (autonum-style), said loudly.
+void Run::plan_autonum() {
+    m_autonum = m_source.autonum();
+    std::set<std::string> enmaps;
+    for (const auto& t : m_source.tables()) {
+        enmaps.insert(t.enmap_name);
+    }
+    for (const auto& [enmap, n] : m_options.autonum) {
+        if (enmaps.count(enmap) == 0) {
+            throw enmap::UsageError("--autonum " + enmap + "=" + std::to_string(n) +
+                                    ": the source has no enmap of that name");
+        }
+        auto it = std::find_if(m_autonum.begin(), m_autonum.end(),
+                               [&](const AutonumRow& a) { return a.enmap == enmap; });
+        if (it != m_autonum.end()) {
+            spdlog::warn("--autonum {}={} replaces the source's counter {}", enmap, n, it->lastnum);
+            it->lastnum = n;
+        } else {
+            m_autonum.push_back({enmap, n});
+        }
+        m_report.autonum.push_back({{"enmap", enmap}, {"lastnum", n}, {"from", "--autonum"}});
+    }
+    if (!m_source.autonum().empty()) {
+        return;
+    }
+    for (const auto& t : m_source.tables()) {
+        if (t.rows == 0 || m_options.autonum.count(t.enmap_name) != 0) {
+            continue;
+        }
+        std::int64_t highest = 0;
+        bool integers = true;
+        m_source.for_each_row(t.enmap_name, [&](std::string_view key, std::string_view) {
+            if (!integers) {
+                return;
+            }
+            bool digits = !key.empty() && key.size() <= 18 && key.front() != '0' &&
+                          key.find_first_not_of("0123456789") == std::string_view::npos;
+            if (!digits) {
+                integers = false;
+                return;
+            }
+            highest = std::max<std::int64_t>(highest, std::stoll(std::string(key)));
+        });
+        // Autonum keys count up from 1; ids such as Discord snowflakes are integers too, far above
+        // the row count.
+        if (!integers || highest > static_cast<std::int64_t>(t.rows) * 10 + 100) {
+            continue;
+        }
+        spdlog::warn(
+            "THE SOURCE HAS NO AUTONUM COUNTERS (internal::autonum; an export() file has none), but the keys "
+            "of the enmap '{}' are the integers 1..{}, as autonum writes them: using its highest key, {}, as "
+            "its counter. Pass --autonum {}=N to set it yourself",
+            t.enmap_name, highest, highest, t.enmap_name);
+        m_autonum.push_back({t.enmap_name, highest});
+        m_report.autonum.push_back(
+            {{"enmap", t.enmap_name}, {"lastnum", highest}, {"from", "the highest numeric key"}});
+    }
 }
 
 void Run::check_target(pqxx::work& tx) {
@@ -220,12 +297,85 @@ std::uint64_t Run::load_table(pqxx::dbtransaction& tx, ModuleReport& report, con
     return rows;
 }
 
-void Run::run_verify(pqxx::transaction_base& tx, const fs::path& file) {
+// A failed transform statement, run again on halves of each of the module's raw_ tables (the other
+// rows deleted inside a savepoint that is rolled back), narrows the failure down to single keys:
+// up to 10 of them, each with its value, for the error message. Empty when it cannot.
+std::string Run::offending_keys(pqxx::dbtransaction& tx, const ModuleReport& report, const std::string& sql) {
+    constexpr std::size_t k_max = 10;
+    std::string out;
+    try {
+        for (const auto& [enmap, table] : report.tables) {
+            if (sql.find(table) == std::string::npos) {
+                continue;
+            }
+            std::string name = tx.quote_name(table);
+            std::vector<std::string> keys;
+            for (const auto& row : tx.exec("SELECT key FROM " + name + " ORDER BY key COLLATE \"C\"")) {
+                keys.emplace_back(row[0].c_str());
+            }
+            std::vector<std::string> found;
+            // Does the statement fail on keys[lo, hi) alone?
+            auto fails = [&](std::size_t lo, std::size_t hi) {
+                pqxx::subtransaction sp(tx, "enmap_migrate_bisect");
+                sp.exec("DELETE FROM " + name + " WHERE NOT (key COLLATE \"C\" >= " + sp.quote(keys[lo]) +
+                        " AND key COLLATE \"C\" <= " + sp.quote(keys[hi - 1]) + ")");
+                bool failed = false;
+                try {
+                    pqxx::subtransaction inner(sp, "enmap_migrate_bisect_run");
+                    inner.exec(sql);
+                } catch (const pqxx::broken_connection&) {
+                    throw;
+                } catch (const pqxx::sql_error&) {
+                    failed = true;
+                }
+                sp.abort();
+                return failed;
+            };
+            std::function<void(std::size_t, std::size_t)> search = [&](std::size_t lo, std::size_t hi) {
+                if (found.size() >= k_max || lo >= hi || !fails(lo, hi)) {
+                    return;
+                }
+                if (hi - lo == 1) {
+                    found.push_back(keys[lo]);
+                    return;
+                }
+                std::size_t mid = lo + (hi - lo) / 2;
+                search(lo, mid);
+                search(mid, hi);
+            };
+            if (!keys.empty()) {
+                search(0, keys.size());
+            }
+            if (found.empty()) {
+                continue;
+            }
+            out += "\n  the statement fails on these rows of " + table + " (enmap '" + enmap +
+                   "'), the first " + std::to_string(found.size()) +
+                   " found by running it on halves of the table:";
+            for (const auto& key : found) {
+                std::string value =
+                    tx.exec1("SELECT value::text FROM " + name + " WHERE key = " + tx.quote(key))[0].c_str();
+                if (value.size() > 200) {
+                    value = value.substr(0, 200) + "...";
+                }
+                out += "\n    " + enmap + "/" + key + ": " + value;
+            }
+        }
+    } catch (const pqxx::broken_connection&) {
+        throw;
+    } catch (const std::exception& e) {
+        spdlog::debug("could not narrow the failed statement down to keys: {}", e.what());
+    }
+    return out;
+}
+
+void Run::run_verify(pqxx::dbtransaction& tx, const fs::path& file) {
     for (const auto& statement : split_sql(slurp(file))) {
         std::string where = file.string() + ":" + std::to_string(statement.line);
         pqxx::result result;
         try {
-            result = tx.exec(statement.sql, "verify " + where);
+            m_writes->run_statement(
+                tx, [&](pqxx::dbtransaction& t) { result = t.exec(statement.sql, "verify " + where); });
         } catch (const pqxx::broken_connection&) {
             throw;
         } catch (const pqxx::sql_error& e) {
@@ -260,18 +410,23 @@ void Run::run_drizzle(pqxx::work& tx) {
         pqxx::subtransaction sub(tx, "enmap_migrate_drizzle");
         try {
             auto before = catalog_objects(sub);
-            m_report.drizzle_rows = apply_drizzle(sub, m_drizzle, *m_plan.drizzle / "meta" / "_journal.json");
+            m_writes->begin_module(k_drizzle_step);
+            m_writes->run_statement(sub, [&](pqxx::dbtransaction& t) {
+                m_report.drizzle_rows = apply_drizzle(t, m_drizzle, *m_plan.drizzle / "meta" / "_journal.json");
+            });
             objects = catalog_diff(before, catalog_objects(sub));
             sub.commit();
+            m_writes->commit_module();
         } catch (const pqxx::broken_connection&) {
             throw;
         } catch (const pqxx::sql_error& e) {
+            m_writes->abort_module();
             throw enmap::DatabaseError(
                 "the Drizzle migrations in " + m_plan.drizzle->string() + " failed: " + e.what(),
                 "fix the migration; the whole replay rolled back and nothing was committed");
         }
     }
-    report.status = "committed";
+    report.status = ok_status();
     report.seconds = since(start);
     report.transform_seconds = report.seconds;
     report.objects_created = objects.size();
@@ -295,7 +450,7 @@ void Run::run_autonum(pqxx::work& tx) {
         sub.exec("CREATE TABLE " + name + " (enmap text NOT NULL, lastnum bigint NOT NULL)");
         {
             pqxx::stream_to stream(sub, name, std::vector<std::string>{"enmap", "lastnum"});
-            for (const auto& a : m_source.autonum()) {
+            for (const auto& a : m_autonum) {
                 stream << std::make_tuple(a.enmap, a.lastnum);
             }
             stream.complete();
@@ -304,8 +459,8 @@ void Run::run_autonum(pqxx::work& tx) {
         objects = catalog_diff(before, catalog_objects(sub));
         sub.commit();
     }
-    report.status = "committed";
-    report.rows = m_source.autonum().size();
+    report.status = ok_status();
+    report.rows = m_autonum.size();
     report.seconds = since(start);
     report.load_seconds = report.seconds;
     report.tables.emplace_back("internal::autonum", name);
@@ -340,6 +495,7 @@ void Run::run_module(pqxx::work& tx, const Module& module, int index, int count)
     {
         // A subtransaction is a SAVEPOINT: libpqxx rolls back to it when a statement in it fails.
         pqxx::subtransaction sub(tx, "enmap_migrate_module");
+        m_writes->begin_module(module.name);
         try {
             auto before = catalog_objects(sub);
             auto phase = Clock::now();
@@ -356,11 +512,14 @@ void Run::run_module(pqxx::work& tx, const Module& module, int index, int count)
                 for (const auto& statement : split_sql(slurp(file))) {
                     std::string where = file.string() + ":" + std::to_string(statement.line);
                     try {
-                        sub.exec(statement.sql, "transform " + where);
+                        m_writes->run_statement(sub, [&](pqxx::dbtransaction& t) {
+                            t.exec(statement.sql, "transform " + where);
+                        });
                     } catch (const pqxx::broken_connection&) {
                         throw;
                     } catch (const pqxx::sql_error& e) {
-                        throw enmap::DatabaseError("transform at " + where + " failed: " + e.what());
+                        throw enmap::DatabaseError("transform at " + where + " failed: " + e.what() +
+                                                   offending_keys(sub, report, statement.sql));
                     }
                 }
             }
@@ -390,7 +549,8 @@ void Run::run_module(pqxx::work& tx, const Module& module, int index, int count)
                 record.object_rows.push_back(rows);
             }
             sub.commit();
-            report.status = "committed";
+            m_writes->commit_module();
+            report.status = ok_status();
         } catch (const pqxx::broken_connection& e) {
             throw lost(e);
         } catch (const std::exception& e) {
@@ -398,6 +558,7 @@ void Run::run_module(pqxx::work& tx, const Module& module, int index, int count)
             if (const auto* err = dynamic_cast<const enmap::Error*>(&e)) {
                 failure->code = err->exit_code();
             }
+            m_writes->abort_module();
             try {
                 sub.abort();
             } catch (const std::exception& again) {
@@ -455,12 +616,13 @@ void Run::record_failed_run(const std::string& error) {
         RunRecord run{m_report.source_id, m_source.description(),
                       m_plan.digest,      m_plan.dir ? m_plan.dir->string() : "",
                       "replay",           redact_url(m_options.database_url),
-                      m_fingerprint,      options_json(m_options)};
+                      m_fingerprint,      options_json(m_options),
+                      run_kind()};
         auto id = begin_run(tx, run);
         int position = 0;
         for (auto record : m_records) {
             // The transaction rolled back: nothing the modules made is left.
-            record.status = record.status == "committed" ? "rolled_back" : record.status;
+            record.status = succeeded(record.status) ? "rolled_back" : record.status;
             record.position = position++;
             record.tables.clear();
             record.objects.clear();
@@ -511,8 +673,13 @@ ReplayReport Run::execute() {
                       m_options.dry_run ? "dry-run" : "replay",
                       redact_url(m_options.database_url),
                       m_fingerprint,
-                      options_json(m_options)};
+                      options_json(m_options),
+                      run_kind()};
+        for (const auto& a : m_report.autonum) {
+            run.options["autonum"][a["enmap"].get<std::string>()] = a["lastnum"];
+        }
         m_run_id = begin_run(tx, run);
+        m_writes.emplace(tx, m_run_id);
         if (!m_drizzle.empty()) {
             run_drizzle(tx);
         }
@@ -539,13 +706,13 @@ ReplayReport Run::execute() {
         m_events.phase("validate");
         std::vector<TableToValidate> tables;
         for (const auto& m : m_report.modules) {
-            if (m.status == "committed" && m.name != k_autonum_step) {
+            if (succeeded(m.status) && m.name != k_autonum_step) {
                 for (const auto& [enmap, table] : m.tables) {
                     tables.push_back({enmap, table});
                 }
             }
         }
-        m_report.validation = validate_tables(tx, m_source, tables, true);
+        m_report.validation = validate_tables(tx, m_source, tables, true, &m_autonum);
         if (!m_report.validation.ok) {
             throw enmap::ValidationError("validation found differences between the source and PostgreSQL:" +
                                              m_report.validation.describe(),
@@ -556,9 +723,9 @@ ReplayReport Run::execute() {
         int committed = 0;
         int failed = 0;
         for (const auto& m : m_report.modules) {
-            committed += m.status == "committed" ? 1 : 0;
+            committed += succeeded(m.status) ? 1 : 0;
             failed += m.status == "failed" ? 1 : 0;
-            m_report.rows += m.status == "committed" && m.name != k_autonum_step ? m.rows : 0;
+            m_report.rows += succeeded(m.status) && m.name != k_autonum_step ? m.rows : 0;
             m_report.load_seconds += m.load_seconds;
         }
         for (std::size_t i = 0; i < m_records.size(); ++i) {
@@ -590,6 +757,7 @@ ReplayReport Run::execute() {
                 }
             }
             record_table_states(tx, m_run_id, states);
+            record_written_tables(tx, m_run_id, m_writes->finish(tx));
             spdlog::debug("table states of {} tables: {:.2f} s", states.size(), since(states_start));
         }
         m_report.status = m_options.dry_run ? "dry-run" : (failed > 0 ? "partial" : "committed");
@@ -633,6 +801,28 @@ ReplayReport Run::execute() {
 }
 
 }  // namespace
+
+std::map<std::string, std::int64_t> parse_autonum(const std::vector<std::string>& values) {
+    std::map<std::string, std::int64_t> out;
+    for (const auto& v : values) {
+        auto eq = v.rfind('=');
+        std::size_t used = 0;
+        std::int64_t n = -1;
+        if (eq != std::string::npos && eq > 0 && eq + 1 < v.size()) {
+            try {
+                n = std::stoll(v.substr(eq + 1), &used);
+            } catch (const std::exception&) {
+                n = -1;
+            }
+        }
+        if (n < 0 || used != v.size() - eq - 1) {
+            throw enmap::UsageError("--autonum " + v + ": expected ENMAP=N with N a whole number >= 0",
+                                    "for example --autonum tickets=1287 (the last number handed out)");
+        }
+        out[v.substr(0, eq)] = n;
+    }
+    return out;
+}
 
 nlohmann::json lossy_json(const enmap::LossyCounts& c) {
     return enmap::lossy_to_json(c);
@@ -691,6 +881,7 @@ nlohmann::json ReplayReport::to_json() const {
             {"load_seconds", load_seconds},
             {"rows_per_second", static_cast<std::uint64_t>(rate)},
             {"validation", validation.to_json()},
+            {"autonum", autonum},
             {"lossy", lossy_json(lossy)}};
 }
 
@@ -727,6 +918,21 @@ ValidationReport run_validate(Source& source, const std::string& database_url,
                                        run_id + " AND enmap <> 'internal::autonum'")) {
             loaded[row[0].c_str()] = row[1].c_str();
         }
+        // Counters the run took from --autonum or the keys, not from the source (its options).
+        std::vector<AutonumRow> counters = source.autonum();
+        auto given = nlohmann::json::parse(
+            tx.exec1("SELECT coalesce(options->'autonum', '{}')::text FROM enmap_migrate.runs WHERE id = " +
+                     run_id)[0]
+                .c_str());
+        for (const auto& [enmap, n] : given.items()) {
+            auto it = std::find_if(counters.begin(), counters.end(),
+                                   [&](const AutonumRow& a) { return a.enmap == enmap; });
+            if (it != counters.end()) {
+                it->lastnum = n.get<std::int64_t>();
+            } else {
+                counters.push_back({enmap, n.get<std::int64_t>()});
+            }
+        }
         std::vector<TableToValidate> tables;
         ValidationReport missing_tables;
         for (const auto& t : source.tables()) {
@@ -739,7 +945,7 @@ ValidationReport run_validate(Source& source, const std::string& database_url,
                 tables.push_back({t.enmap_name, it->second});
             }
         }
-        ValidationReport report = validate_tables(tx, source, tables, true);
+        ValidationReport report = validate_tables(tx, source, tables, true, &counters);
         for (const auto& m : missing_tables.count_mismatches) {
             report.count_mismatches.push_back(m);
         }

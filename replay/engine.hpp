@@ -28,12 +28,17 @@ struct ReplayOptions {
     std::vector<std::string> only;               // module names; empty = all
     std::map<std::string, std::string> renames;  // enmap -> table name without raw_
     enmap::DecodeOptions decode;
+    std::string kind;  // recorded in the ledger: "replay" (default, a go-live) or "rehearsal"
+    std::map<std::string, std::int64_t> autonum;  // --autonum ENMAP=N: counters the source lacks
 };
+
+/// Parses --autonum ENMAP=N values. Throws enmap::UsageError naming a malformed one.
+std::map<std::string, std::int64_t> parse_autonum(const std::vector<std::string>& values);
 
 /// One module's outcome.
 struct ModuleReport {
     std::string name;
-    std::string status = "pending";  // committed, failed, skipped
+    std::string status = "pending";  // committed, passed (a dry run's), failed, skipped
     std::uint64_t rows = 0;
     double seconds = 0;
     double load_seconds = 0;
@@ -66,6 +71,7 @@ struct ReplayReport {
     double load_seconds = 0;
     ValidationReport validation;
     enmap::LossyCounts lossy;
+    nlohmann::json autonum = nlohmann::json::array();  // counters not from the source: {enmap, lastnum, from}
     /// As JSON for --json and the run_finished event.
     [[nodiscard]] nlohmann::json to_json() const;
     /// The exit status: 0, or that of the first failed module (a --keep-going run).

@@ -94,8 +94,8 @@ void Events::module_finished(const nlohmann::json& module) {
         e["event"] = "module_finished";
         emit(e);
     }
-    spdlog::info("module {}: committed, {} rows in {:.2f}s", module.value("module", ""),
-                 module.value("rows", 0), module.value("seconds", 0.0));
+    spdlog::info("module {}: {}, {} rows in {:.2f}s", module.value("module", ""),
+                 module.value("status", "committed"), module.value("rows", 0), module.value("seconds", 0.0));
 }
 
 void Events::module_failed(const nlohmann::json& module) {

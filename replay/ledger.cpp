@@ -78,6 +78,20 @@ CREATE TABLE IF NOT EXISTS enmap_migrate.table_states (
     digest text NOT NULL,
     PRIMARY KEY (run_id, identity)
 );
+CREATE TABLE IF NOT EXISTS enmap_migrate.written_tables (
+    run_id bigint NOT NULL REFERENCES enmap_migrate.runs (id) ON DELETE CASCADE,
+    module text NOT NULL,
+    identity text NOT NULL,
+    existed_before boolean NOT NULL,
+    rows_before bigint,
+    digest_before text,
+    before_image text,
+    sequences jsonb NOT NULL DEFAULT '[]',
+    rows_after bigint,
+    digest_after text,
+    PRIMARY KEY (run_id, module, identity)
+);
+ALTER TABLE enmap_migrate.runs ADD COLUMN IF NOT EXISTS kind text;
 )sql";
 
 std::string ms(double seconds) {
@@ -101,11 +115,11 @@ bool ledger_exists(pqxx::transaction_base& tx) {
 std::int64_t begin_run(pqxx::transaction_base& tx, const RunRecord& run) {
     auto row = tx.exec1(
         "INSERT INTO enmap_migrate.runs (source_id, source, plan_digest, plan_dir, mode, status, database, "
-        "tool_version, catalog_fingerprint, options) VALUES (" +
+        "tool_version, catalog_fingerprint, options, kind) VALUES (" +
         tx.quote(run.source_id) + ", " + tx.quote(run.source) + ", " + tx.quote(run.plan_digest) + ", " +
         opt_text(tx, run.plan_dir) + ", " + tx.quote(run.mode) + ", 'running', " + tx.quote(run.database) +
         ", " + tx.quote(std::string(ENMAP_MIGRATE_VERSION)) + ", " + opt_text(tx, run.catalog_fingerprint) +
-        ", " + tx.quote(run.options.dump()) + "::jsonb) RETURNING id");
+        ", " + tx.quote(run.options.dump()) + "::jsonb, " + opt_text(tx, run.kind) + ") RETURNING id");
     return row[0].as<std::int64_t>();
 }
 
@@ -168,6 +182,34 @@ void record_table_states(pqxx::transaction_base& tx, std::int64_t run_id,
     }
 }
 
+void record_written_tables(pqxx::transaction_base& tx, std::int64_t run_id,
+                           const std::vector<WrittenTable>& tables) {
+    for (const auto& w : tables) {
+        std::string before = "NULL, NULL, NULL, '[]'";
+        if (w.before) {
+            nlohmann::json sequences = nlohmann::json::array();
+            for (const auto& q : w.before->sequences) {
+                sequences.push_back(
+                    {{"sequence", q.sequence}, {"last_value", q.last_value}, {"is_called", q.is_called}});
+            }
+            before = std::to_string(w.before->rows) + ", " + tx.quote(w.before->digest) + ", " +
+                     opt_text(tx, w.before->before_image) + ", " + tx.quote(sequences.dump()) + "::jsonb";
+        }
+        std::string after =
+            w.existed_before ? std::to_string(w.rows_after) + ", " + tx.quote(w.digest_after) : "NULL, NULL";
+        tx.exec(
+            "INSERT INTO enmap_migrate.written_tables (run_id, module, identity, existed_before, "
+            "rows_before, "
+            "digest_before, before_image, sequences, rows_after, digest_after) VALUES (" +
+            std::to_string(run_id) + ", " + tx.quote(w.module) + ", " + tx.quote(w.identity) + ", " +
+            (w.existed_before ? "true" : "false") + ", " + before + ", " + after + ")");
+    }
+}
+
+bool written_tables_exist(pqxx::transaction_base& tx) {
+    return !tx.exec1("SELECT to_regclass('enmap_migrate.written_tables') IS NULL")[0].as<bool>();
+}
+
 void finish_run(pqxx::transaction_base& tx, std::int64_t run_id, const std::string& status,
                 std::uint64_t rows, int modules_committed, int modules_failed, const std::string& error,
                 const nlohmann::json& lossy) {
@@ -202,14 +244,36 @@ nlohmann::json read_ledger(pqxx::transaction_base& tx, int limit) {
         auto r = tx.exec1("SELECT coalesce(json_agg(q), '[]')::text FROM (" + query + ") q");
         return nlohmann::json::parse(r[0].c_str());
     };
+    // A ledger written before kinds and written tables were recorded has neither.
+    bool has_kind = !tx.exec(
+                           "SELECT 1 FROM pg_attribute WHERE attrelid = 'enmap_migrate.runs'::regclass "
+                           "AND attname = 'kind' AND NOT attisdropped")
+                         .empty();
+    bool has_actions = !tx.exec1("SELECT to_regclass('enmap_migrate.actions') IS NULL")[0].as<bool>();
+    bool has_written = written_tables_exist(tx);
     nlohmann::json runs = rows_json(
-        "SELECT id, source_id, source, plan_digest, plan_dir, mode, status, database, tool_version, "
-        "started_at, "
+        std::string("SELECT id, source_id, source, plan_digest, plan_dir, mode, ") +
+        (has_kind ? "kind" : "NULL AS kind") +
+        ", status, database, tool_version, started_at, "
         "finished_at, rows, modules_committed, modules_failed, catalog_fingerprint, options, lossy, error "
         "FROM enmap_migrate.runs ORDER BY id DESC LIMIT " +
         std::to_string(limit));
     for (auto& run : runs) {
         std::string id = std::to_string(run["id"].get<std::int64_t>());
+        if (run["kind"].is_null()) {
+            bool rehearsal =
+                has_actions && !tx.exec("SELECT 1 FROM enmap_migrate.actions WHERE run_id = " + id +
+                                        " AND action = 'rehearse'")
+                                    .empty();
+            run["kind"] = run["mode"] == "dry-run" ? "dry-run" : (rehearsal ? "rehearsal" : "replay");
+        }
+        run["written_tables"] =
+            has_written ? rows_json(
+                              "SELECT module, identity, existed_before, rows_before, digest_before, "
+                              "before_image, rows_after, digest_after FROM enmap_migrate.written_tables "
+                              "WHERE run_id = " +
+                              id + " ORDER BY module, identity")
+                        : nlohmann::json::array();
         run["modules"] = rows_json(
             "SELECT position, name, status, rows, load_ms, transform_ms, verify_ms, total_ms, error "
             "FROM enmap_migrate.modules WHERE run_id = " +

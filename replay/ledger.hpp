@@ -12,6 +12,7 @@
 
 #include "replay/catalog.hpp"
 #include "replay/drizzle.hpp"
+#include "replay/writes.hpp"
 
 namespace replay {
 
@@ -31,6 +32,7 @@ struct RunRecord {
     std::string database;  // redacted URL
     std::string catalog_fingerprint;
     nlohmann::json options = nlohmann::json::object();
+    std::string kind;  // "replay" (a go-live), "rehearsal" or "dry-run"
 };
 
 /// One raw_ table a module loaded.
@@ -91,6 +93,13 @@ TableState table_state(pqxx::transaction_base& tx, const std::string& identity);
 void record_table_states(pqxx::transaction_base& tx, std::int64_t run_id,
                          const std::vector<TableState>& states);
 
+/// Records the tables each module wrote to, with the state before the run of those that existed.
+void record_written_tables(pqxx::transaction_base& tx, std::int64_t run_id,
+                           const std::vector<WrittenTable>& tables);
+
+/// True when the ledger has enmap_migrate.written_tables (a ledger from before it has not).
+bool written_tables_exist(pqxx::transaction_base& tx);
+
 /// Sets a run's final status (committed, partial, failed), totals and error.
 void finish_run(pqxx::transaction_base& tx, std::int64_t run_id, const std::string& status,
                 std::uint64_t rows, int modules_committed, int modules_failed, const std::string& error,
@@ -100,8 +109,8 @@ void finish_run(pqxx::transaction_base& tx, std::int64_t run_id, const std::stri
 /// {"id", "source_id", "finished_at"}.
 std::vector<nlohmann::json> active_runs(pqxx::transaction_base& tx);
 
-/// The ledger as JSON: {"runs": [... newest first, each with "modules", "tables", "objects",
-/// "drizzle_rows"]}, at most `limit` runs. Empty runs when there is no ledger.
+/// The ledger as JSON: {"runs": [... newest first, each with "kind", "modules", "tables",
+/// "objects", "drizzle_rows", "written_tables"]}, at most `limit` runs. Empty runs when there is no ledger.
 nlohmann::json read_ledger(pqxx::transaction_base& tx, int limit);
 
 }  // namespace replay

@@ -272,7 +272,8 @@ std::string ValidationReport::describe() const {
 }
 
 ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
-                                 const std::vector<TableToValidate>& tables, bool autonum) {
+                                 const std::vector<TableToValidate>& tables, bool autonum,
+                                 const std::vector<AutonumRow>* counters) {
     auto start = std::chrono::steady_clock::now();
     ValidationReport report;
     std::map<std::string, std::uint64_t> expected_rows;
@@ -407,7 +408,7 @@ ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
     }
     if (autonum) {
         std::map<std::string, std::int64_t> expected;
-        for (const auto& a : source.autonum()) {
+        for (const auto& a : counters != nullptr ? *counters : source.autonum()) {
             expected[a.enmap] = a.lastnum;
         }
         std::map<std::string, std::int64_t> actual;

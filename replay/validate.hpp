@@ -101,10 +101,11 @@ ValidateTarget read_validate_target(const std::string& database_url);
 bool is_rehearsal_run(pqxx::transaction_base& tx, std::int64_t run_id);
 
 /// Compares each table with the source (and raw_internal_autonum with the counters when
-/// `autonum` is set): first a count and an order-independent checksum on both sides at once;
-/// only when they differ, key by key in buckets of at most 2M rows (32 MB per side), naming up
+/// `autonum` is set: `counters`, else the source's): first a count and an order-independent checksum on both
+/// sides at once; only when they differ, key by key in buckets of at most 2M rows (32 MB per side), naming up
 /// to 10 keys per kind. Throws pqxx errors.
 ValidationReport validate_tables(pqxx::transaction_base& tx, Source& source,
-                                 const std::vector<TableToValidate>& tables, bool autonum);
+                                 const std::vector<TableToValidate>& tables, bool autonum,
+                                 const std::vector<AutonumRow>* counters = nullptr);
 
 }  // namespace replay

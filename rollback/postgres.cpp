@@ -71,6 +71,178 @@ bool relation_exists(pqxx::transaction_base& tx, const std::string& identity) {
     return !tx.exec1("SELECT to_regclass(" + tx.quote(identity) + ") IS NULL")[0].as<bool>();
 }
 
+// A table that existed before the run and that the modules being undone wrote to.
+struct ToRestore {
+    std::string identity;
+    std::int64_t rows_before = 0;
+    std::string digest_before;
+    std::string image;
+    nlohmann::json sequences = nlohmann::json::array();
+    std::int64_t rows_after = 0;
+    std::string digest_after;
+    std::set<std::string> modules;
+};
+
+// The existing tables the modules in `module_filter` wrote to, from enmap_migrate.written_tables
+// (absent in a ledger written before it was recorded: then there is nothing to restore).
+std::vector<ToRestore> tables_to_restore(pqxx::transaction_base& tx, const std::string& run,
+                                         const std::string& module_filter, const std::string& only_module) {
+    std::vector<ToRestore> out;
+    if (!replay::written_tables_exist(tx)) {
+        spdlog::warn(
+            "the ledger of run {} predates enmap_migrate.written_tables: rollback cannot tell which "
+            "existing tables the run wrote to, and restores none",
+            run);
+        return out;
+    }
+    std::map<std::string, std::size_t> index;
+    for (const auto& row :
+         tx.exec("SELECT w.identity, w.rows_before, w.digest_before, coalesce(w.before_image, ''), "
+                 "w.sequences::text, "
+                 "w.rows_after, w.digest_after, w.module FROM enmap_migrate.written_tables w "
+                 "JOIN enmap_migrate.modules m ON m.run_id = w.run_id AND m.name = w.module "
+                 "WHERE w.existed_before AND w.run_id = " +
+                 run + module_filter + " ORDER BY w.identity")) {
+        std::string identity = row[0].c_str();
+        auto it = index.find(identity);
+        if (it == index.end()) {
+            ToRestore t{identity,
+                        row[1].as<std::int64_t>(),
+                        row[2].c_str(),
+                        row[3].c_str(),
+                        nlohmann::json::parse(row[4].c_str()),
+                        row[5].as<std::int64_t>(),
+                        row[6].c_str(),
+                        {}};
+            it = index.emplace(identity, out.size()).first;
+            out.push_back(t);
+        }
+        out[it->second].modules.insert(row[7].c_str());
+    }
+    if (!only_module.empty()) {
+        for (const auto& t : out) {
+            auto other = tx.exec(
+                "SELECT w.module FROM enmap_migrate.written_tables w JOIN enmap_migrate.modules m "
+                "ON m.run_id = w.run_id AND m.name = w.module WHERE w.run_id = " +
+                run + " AND m.status = 'committed' AND w.identity = " + tx.quote(t.identity) +
+                " AND w.module <> " + tx.quote(only_module) + " LIMIT 1");
+            if (!other.empty()) {
+                throw enmap::RefusedError(
+                    "module '" + only_module + "' of run " + run + " wrote to " + t.identity +
+                        ", which existed before the run and which module '" + other[0][0].c_str() +
+                        "' wrote to as well: its state before the run would undo both",
+                    "roll back the whole run (without --module); nothing was rolled back");
+            }
+        }
+    }
+    return out;
+}
+
+std::string list_of(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& i : items) {
+        out += (out.empty() ? "" : ", ") + i;
+    }
+    return out;
+}
+
+// Puts each table back as it was before the run: emptied, then refilled from its before-image,
+// its sequences set back, and checked against the count and checksum recorded before the run.
+void restore_tables(pqxx::dbtransaction& tx, const std::string& run, const std::vector<ToRestore>& tables,
+                    std::vector<RestoredTable>& restored) {
+    if (tables.empty()) {
+        return;
+    }
+    std::vector<std::string> identities;
+    for (const auto& t : tables) {
+        identities.push_back(t.identity);
+    }
+    // One TRUNCATE empties tables that reference each other; a table referenced from outside the
+    // set cannot be truncated, so those are emptied with DELETE, children first (retried).
+    try {
+        pqxx::subtransaction sub(tx, "enmap_migrate_truncate");
+        sub.exec("TRUNCATE " + list_of(identities), "rollback: empty the tables the run wrote to");
+        sub.commit();
+    } catch (const pqxx::sql_error& e) {
+        spdlog::debug("TRUNCATE of {} failed ({}); deleting their rows instead", list_of(identities),
+                      e.what());
+        std::vector<std::string> pending = identities;
+        while (!pending.empty()) {
+            std::vector<std::string> blocked;
+            std::string reason;
+            for (const auto& id : pending) {
+                try {
+                    pqxx::subtransaction sub(tx, "enmap_migrate_delete");
+                    sub.exec("DELETE FROM " + id, "rollback: empty " + id);
+                    sub.commit();
+                } catch (const pqxx::foreign_key_violation& fk) {
+                    blocked.push_back(id);
+                    reason = fk.what();
+                }
+            }
+            if (blocked.size() == pending.size()) {
+                throw enmap::RefusedError("cannot empty " + blocked.front() +
+                                              " to restore it as it was before run " + run + ": " + reason,
+                                          "rows outside the run reference it; nothing was rolled back");
+            }
+            pending = blocked;
+        }
+    }
+    std::vector<const ToRestore*> pending;
+    for (const auto& t : tables) {
+        if (!t.image.empty()) {
+            pending.push_back(&t);
+        }
+    }
+    while (!pending.empty()) {
+        std::vector<const ToRestore*> blocked;
+        std::string reason;
+        for (const auto* t : pending) {
+            std::string columns = replay::restorable_columns(tx, t->identity);
+            try {
+                pqxx::subtransaction sub(tx, "enmap_migrate_refill");
+                sub.exec("INSERT INTO " + t->identity + " (" + columns + ") OVERRIDING SYSTEM VALUE SELECT " +
+                             columns + " FROM " + t->image,
+                         "rollback: refill " + t->identity + " from " + t->image);
+                sub.commit();
+            } catch (const pqxx::foreign_key_violation& fk) {
+                blocked.push_back(t);
+                reason = fk.what();
+            }
+        }
+        if (blocked.size() == pending.size()) {
+            throw enmap::RefusedError("cannot refill " + blocked.front()->identity +
+                                          " from its before-image " + blocked.front()->image + ": " + reason,
+                                      "nothing was rolled back");
+        }
+        pending = blocked;
+    }
+    for (const auto& t : tables) {
+        for (const auto& q : t.sequences) {
+            tx.exec("SELECT setval(" + tx.quote(q["sequence"].get<std::string>()) + "::regclass, " +
+                    std::to_string(q["last_value"].get<std::int64_t>()) + ", " +
+                    (q["is_called"].get<bool>() ? "true" : "false") + ")");
+        }
+        auto now = replay::table_state(tx, t.identity);
+        if (now.rows != t.rows_before || now.digest != t.digest_before) {
+            throw enmap::RefusedError(
+                "after restoring " + t.identity + " it holds " + std::to_string(now.rows) +
+                    " rows (checksum " + now.digest + "), but the ledger recorded " +
+                    std::to_string(t.rows_before) + " rows (checksum " + t.digest_before + ") before run " +
+                    run + (t.image.empty() ? "" : "; its before-image " + t.image + " does not give it back"),
+                "nothing was rolled back. A trigger on the table may change rows as they are inserted; "
+                "see docs/rollback.md");
+        }
+        restored.push_back(
+            {t.identity, t.rows_before, t.image.empty() ? "emptied" : "before-image", t.image});
+    }
+    for (const auto& t : tables) {
+        if (!t.image.empty()) {
+            tx.exec("DROP TABLE " + t.image);
+        }
+    }
+}
+
 std::string utc_stamp() {
     std::time_t now = std::time(nullptr);
     std::tm tm{};
@@ -122,10 +294,23 @@ nlohmann::json PostgresReport::to_json() const {
     for (const auto& c : changed) {
         changed_json.push_back({{"table", c.identity}, {"rows_then", c.rows_then}, {"rows_now", c.rows_now}});
     }
+    nlohmann::json restored_json = nlohmann::json::array();
+    for (const auto& r : restored) {
+        restored_json.push_back({{"table", r.identity},
+                                 {"rows", r.rows},
+                                 {"how", r.how},
+                                 {"before_image", r.before_image.empty() ? nlohmann::json(nullptr)
+                                                                         : nlohmann::json(r.before_image)}});
+    }
     return {{"run", run_id},
             {"module", module.empty() ? nlohmann::json(nullptr) : nlohmann::json(module)},
+            {"restored", restored_json},
+            {"drizzle_table_dropped", drizzle_table_dropped},
+            {"cleanup_archive",
+             cleanup_archive.empty() ? nlohmann::json(nullptr) : nlohmann::json(cleanup_archive)},
             {"status", status},
             {"dropped", dropped},
+            {"objects", objects},
             {"drizzle_rows_deleted", drizzle_rows_deleted},
             {"changed_tables", changed_json},
             {"saved_file", saved_file.empty() ? nlohmann::json(nullptr) : nlohmann::json(saved_file)},
@@ -233,6 +418,50 @@ PostgresReport rollback_postgres(const PostgresOptions& options) {
             modules.insert(row[0].c_str());
         }
 
+        // After cleanup the raw_ tables and the snapshot are gone from here: the run is live.
+        auto cleaned = tx.exec(
+            "SELECT at::text, coalesce(details->>'archive', '') FROM enmap_migrate.actions WHERE run_id = " +
+            run + " AND action = 'cleanup' ORDER BY id DESC LIMIT 1");
+        if (!cleaned.empty()) {
+            report.cleanup_archive = cleaned[0][1].c_str();
+            std::string what = "run " + run + " was cleaned up at " + cleaned[0][0].c_str() +
+                               " (its raw_ tables dropped; the pre-migration snapshot archived to " +
+                               (report.cleanup_archive.empty() ? std::string("(no archive recorded)")
+                                                               : report.cleanup_archive) +
+                               ")";
+            if (!options.force) {
+                throw enmap::RefusedError(
+                    what + ": rolling it back now drops the tables the bot has been using since go-live",
+                    "nothing was dropped. If that is what you want, pass --force (tables changed since the "
+                    "run "
+                    "are saved first); restore the Enmap files from the archive with `enmap-migrate --store "
+                    "DIR "
+                    "snapshot import ARCHIVE`, then `rollback files`");
+            }
+            spdlog::warn("{}; rolling it back anyway (--force)", what);
+        }
+
+        // The tables that existed before the run and that it wrote to.
+        auto restore = tables_to_restore(tx, run, module_filter, options.module);
+        for (const auto& t : restore) {
+            if (!relation_exists(tx, t.identity)) {
+                throw enmap::RefusedError(
+                    "cannot restore " + t.identity + ": it existed before run " + run +
+                        ", the run wrote to it, and it no longer exists",
+                    "re-create it (its rows before the run are in " +
+                        (t.image.empty() ? std::string("no before-image: it was empty") : t.image) +
+                        "), then run rollback postgres again; nothing was rolled back");
+            }
+            if (t.rows_before > 0 && (t.image.empty() || !relation_exists(tx, t.image))) {
+                throw enmap::RefusedError(
+                    "cannot restore " + t.identity + ": it held " + std::to_string(t.rows_before) +
+                        " rows before run " + run + " and its before-image " +
+                        (t.image.empty() ? std::string("was never taken") : t.image + " is missing"),
+                    "nothing was rolled back. Restore the table from a backup of the database, or drop the "
+                    "run's rows from it by hand");
+            }
+        }
+
         // Never lose data that arrived after the run.
         std::map<std::string, replay::TableState> recorded;
         for (const auto& row : tx.exec("SELECT identity, rows, digest FROM enmap_migrate.table_states "
@@ -252,6 +481,12 @@ PostgresReport rollback_postgres(const PostgresOptions& options) {
                 }
             } else if (o.rows_at_end && *o.rows_at_end != now.rows) {
                 report.changed.push_back({o.identity, *o.rows_at_end, now.rows});
+            }
+        }
+        for (const auto& t : restore) {
+            auto now = replay::table_state(tx, t.identity);
+            if (now.rows != t.rows_after || now.digest != t.digest_after) {
+                report.changed.push_back({t.identity, t.rows_after, now.rows});
             }
         }
         if (!report.changed.empty()) {
@@ -297,6 +532,7 @@ PostgresReport rollback_postgres(const PostgresOptions& options) {
         std::stable_sort(objects.begin(), objects.end(), [&](const LedgerObject& a, const LedgerObject& b) {
             return rank(a.kind) < rank(b.kind);
         });
+        report.objects = objects.size();
         std::vector<LedgerObject> pending = objects;
         while (!pending.empty()) {
             std::vector<LedgerObject> blocked;
@@ -328,6 +564,11 @@ PostgresReport rollback_postgres(const PostgresOptions& options) {
             }
             pending = blocked;
         }
+
+        restore_tables(tx, run, restore, report.restored);
+        report.drizzle_table_dropped =
+            std::find(report.dropped.begin(), report.dropped.end(), "table drizzle.__drizzle_migrations") !=
+            report.dropped.end();
 
         tx.exec("UPDATE enmap_migrate.modules m SET status = 'rolled_back' WHERE m.run_id = " + run +
                 module_filter);

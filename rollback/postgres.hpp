@@ -1,7 +1,9 @@
 #pragma once
 // rollback/ undoing a replay in PostgreSQL from its ledger: one transaction that drops, in reverse
-// module order, every object the run created and deletes the Drizzle rows it added, refuses to
-// lose data written after the run (or saves it with --force), and checks the catalog fingerprint.
+// module order, every object the run created, deletes the Drizzle rows it added, puts the tables
+// that existed before the run and that it wrote to back as they were (checked by count and
+// checksum), refuses to lose data written after the run (or saves it with --force), and checks
+// the catalog fingerprint.
 
 #include <cstdint>
 #include <filesystem>
@@ -29,13 +31,26 @@ struct ChangedTable {
     std::int64_t rows_now = 0;
 };
 
+/// A table that existed before the run, put back as it was then.
+struct RestoredTable {
+    std::string identity;
+    std::int64_t rows = 0;     // its rows before the run, and now
+    std::string how;           // "emptied" (it was empty) or "before-image"
+    std::string before_image;  // the enmap_migrate table it was refilled from (dropped since)
+};
+
 /// What `rollback postgres` did.
 struct PostgresReport {
     std::int64_t run_id = 0;
     std::string module;                // empty: the whole run
     std::string status;                // the run's status afterwards
     std::vector<std::string> dropped;  // "kind identity", in the order dropped
+    std::size_t objects = 0;           // the ledger's objects undone (status counts these): dropped,
+                                       // or gone with the table that owned them
     std::size_t drizzle_rows_deleted = 0;
+    bool drizzle_table_dropped = false;   // the run created drizzle.__drizzle_migrations and it is gone
+    std::vector<RestoredTable> restored;  // tables the run wrote to that existed before it
+    std::string cleanup_archive;          // the run was cleaned up (--force): the archive cleanup recorded
     std::vector<ChangedTable> changed;
     std::string saved_file;  // the COPY dump of the changed tables (--force)
     bool fingerprint_checked = false;
@@ -46,8 +61,10 @@ struct PostgresReport {
 };
 
 /// Rolls back a run (or one module of it). Throws RefusedError (no run to undo, a later run, data
-/// written after the run without force), ValidationError (the catalog does not match the
-/// fingerprint recorded before the run, without force; nothing is changed then), DatabaseError.
+/// written after the run without force, a cleaned-up run without force, an existing table it
+/// cannot restore: no before-image, or a count or checksum that differs after restoring), ValidationError
+/// (the catalog does not match the fingerprint recorded before the run, without force; nothing is changed
+/// then), DatabaseError.
 PostgresReport rollback_postgres(const PostgresOptions& options);
 
 /// Creates enmap_migrate.actions (rollbacks, rehearsals, cleanups) when missing.

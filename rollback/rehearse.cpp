@@ -104,8 +104,13 @@ RehearseReport rehearse(const RehearseOptions& options, replay::Events& events) 
         undo.run_id = id;
         undo.store = options.store;
         auto undone = rollback_postgres(undo);
-        spdlog::info("rehearse: rolled back the previous rehearsal, run {} ({} objects dropped)", id,
-                     undone.dropped.size());
+        spdlog::info(
+            "rehearse: rolled back the previous rehearsal, run {}: its {} objects gone ({} dropped, the rest "
+            "with their tables){}",
+            id, undone.objects, undone.dropped.size(),
+            undone.restored.empty() ? ""
+                                    : ", " + std::to_string(undone.restored.size()) +
+                                          " existing table(s) put back as they were before it");
         report.rolled_back.push_back(id);
     }
 
@@ -117,6 +122,8 @@ RehearseReport rehearse(const RehearseOptions& options, replay::Events& events) 
     replay_options.renames = options.renames;
     replay_options.only = options.only;
     replay_options.keep_going = options.keep_going;
+    replay_options.kind = "rehearsal";
+    replay_options.autonum = options.autonum;
     report.replay = replay::run_replay(source, replay_options, events);
     {
         auto conn = replay::connect(options.database_url);

@@ -29,6 +29,7 @@ struct RehearseOptions {
     std::map<std::string, enmap::Encoding> formats;  // enmap -> forced encoding
     std::vector<std::string> only;                   // module names; empty = all
     bool keep_going = false;
+    std::map<std::string, std::int64_t> autonum;  // replay's --autonum
 };
 
 /// What a rehearsal did and found.

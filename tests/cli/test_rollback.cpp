@@ -80,6 +80,18 @@ TEST_CASE("cli rehearse: two rehearsals in a row give identical digests") {
     CHECK(b["run"] != a["run"]);
     CHECK(b["tables"] == a["tables"]);
     CHECK(b["digest"] == a["digest"]);
+    // The rollback's log counts the objects status lists for that run, and status shows the kind.
+    auto status = run_cli({"--database", db.url(), "--json", "status"});
+    REQUIRE_MESSAGE(status.status == 0, status.err);
+    auto ledger = nlohmann::json::parse(status.out);
+    for (const auto& run : ledger["runs"]) {
+        CHECK(run["kind"] == "rehearsal");
+        if (run["id"] == a["run"]) {
+            auto objects = std::to_string(run["objects"].size());
+            CHECK_MESSAGE(second.err.find("its " + objects + " objects gone") != std::string::npos,
+                          second.err);
+        }
+    }
 
     // A run that is not a rehearsal is never undone by rehearse.
     auto undo = run_cli({"--store", store, "rollback", "postgres", "--database", db.url()});
@@ -87,6 +99,9 @@ TEST_CASE("cli rehearse: two rehearsals in a row give identical digests") {
     auto replay = run_cli({"--store", store, "--database", db.url(), "replay", "--snapshot",
                            a["snapshot"].get<std::string>(), "--plan", plan});
     REQUIRE_MESSAGE(replay.status == 0, replay.err);
+    auto text = run_cli({"--database", db.url(), "status"});
+    CHECK_MESSAGE(text.out.find("replay(go-live)") != std::string::npos, text.out);
+    CHECK(text.out.find("rehearsal") != std::string::npos);
     auto refused = run_cli({"--store", store, "rehearse", "--snapshot", a["snapshot"].get<std::string>(),
                             "--plan", plan, "--database", db.url()});
     CHECK(refused.status == 7);
@@ -135,6 +150,20 @@ TEST_CASE(
                           "--archive-to", (tmp.path() / "second.archive").string()});
     CHECK(again.status == 0);
     CHECK(again.out.find("nothing to clean up") != std::string::npos);
+
+    // After cleanup the run is live: rollback postgres says so, names the archive, and wants --force.
+    auto live = run_cli({"--store", store, "rollback", "postgres", "--database", db.url()});
+    CHECK(live.status == 7);
+    CHECK_MESSAGE(live.err.find("cleaned up") != std::string::npos, live.err);
+    CHECK(live.err.find(fs::absolute(archive).string()) != std::string::npos);
+    CHECK(live.err.find("--force") != std::string::npos);
+    CHECK(query_value(db.url(), "SELECT to_regclass('member_levels') IS NULL") == "f");
+    auto forced = run_cli({"--store", store, "rollback", "postgres", "--database", db.url(), "--force"});
+    REQUIRE_MESSAGE(forced.status == 0, forced.err);
+    CHECK(forced.out.find(fs::absolute(archive).string()) != std::string::npos);
+    // The Drizzle table was the run's own: no "deleted ... rows" of a table already dropped.
+    CHECK(forced.out.find("row(s) of drizzle.__drizzle_migrations") == std::string::npos);
+    CHECK(forced.out.find("was the run's own: dropped") != std::string::npos);
 
     // The archive alone restores the exact files on an empty store.
     std::string fresh = (tmp.path() / "fresh-store").string();

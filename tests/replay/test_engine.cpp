@@ -292,6 +292,10 @@ TEST_CASE("engine: a dry run validates and leaves no trace") {
     CHECK(report.status == "dry-run");
     CHECK(report.validation.ok);
     CHECK(report.rows == 117);
+    REQUIRE_FALSE(report.modules.empty());
+    for (const auto& m : report.modules) {
+        CHECK_MESSAGE(m.status == "passed", m.name);  // its ROLLBACK undid them: never "committed"
+    }
     CHECK(user_relations(db.url()) == 0);
     CHECK_FALSE(schema_exists(db.url(), "enmap_migrate"));
     pqxx::connection conn(db.url());
@@ -453,4 +457,105 @@ TEST_CASE("engine: a transform that alters a raw_ table fails validation and rol
     }
     CHECK(user_relations(db.url()) == 0);
     CHECK(query_value(db.url(), "SELECT status FROM enmap_migrate.runs") == "failed");
+}
+
+TEST_CASE("engine: a source without autonum counters gets them from --autonum or its keys, said out loud") {
+    test_support::TempDir tmp;
+    auto path = tmp.path() / "export.jsonl";
+    std::string lines;
+    for (int i = 1; i <= 5; ++i) {
+        lines += R"({"table":"tickets","key":")" + std::to_string(i) + R"(","value":{"n":)" +
+                 std::to_string(i) + "}}\n";
+    }
+    // Keyed by Discord ids: integers too, but not autonum's.
+    lines += R"({"table":"guilds","key":"249019334418201563","value":{}})"
+             "\n";
+    lines += R"({"table":"guilds","key":"807544533531797526","value":{}})"
+             "\n";
+    write_file(path, lines);
+    auto counters = [](const std::string& url) {
+        return replay_test::query_value(
+            url,
+            "SELECT coalesce(string_agg(enmap || '=' || lastnum, ',' ORDER BY enmap), '') FROM "
+            "raw_internal_autonum");
+    };
+    SUBCASE("derived from the highest key") {
+        test_support::TestDatabase db;
+        replay::JsonlSource source(path);
+        replay::ReplayOptions options;
+        options.database_url = db.url();
+        replay::Events events;
+        auto report = replay::run_replay(source, options, events);
+        CHECK(counters(db.url()) == "tickets=5");
+        REQUIRE(report.autonum.size() == 1);
+        CHECK(report.autonum[0]["from"] == "the highest numeric key");
+        // validate, later, takes the counter the run recorded, not the source's (none).
+        replay::JsonlSource again(path);
+        CHECK(replay::run_validate(again, db.url(), enmap::DecodeOptions{}).ok);
+        CHECK(report.to_json()["autonum"] == report.autonum);
+    }
+    SUBCASE("given with --autonum") {
+        test_support::TestDatabase db;
+        replay::JsonlSource source(path);
+        replay::ReplayOptions options;
+        options.database_url = db.url();
+        options.autonum = replay::parse_autonum({"tickets=40"});
+        replay::Events events;
+        auto report = replay::run_replay(source, options, events);
+        CHECK(counters(db.url()) == "tickets=40");
+        REQUIRE(report.autonum.size() == 1);
+        CHECK(report.autonum[0]["from"] == "--autonum");
+    }
+    CHECK_THROWS_AS(replay::parse_autonum({"tickets"}), enmap::UsageError);
+    CHECK_THROWS_AS(replay::parse_autonum({"tickets=-1"}), enmap::UsageError);
+}
+
+TEST_CASE("engine: a failing transform names the Enmap keys and values at fault") {
+    test_support::TempDir tmp;
+    auto path = tmp.path() / "tickets.jsonl";
+    std::string lines;
+    for (int i = 1; i <= 40; ++i) {
+        std::string n = i == 23 ? "9378000000000000000" : std::to_string(i);
+        std::string opener = i == 7 || i == 31 ? "" : R"(,"openerId":"u)" + std::to_string(i) + R"(")";
+        lines +=
+            R"({"table":"tickets","key":")" + std::to_string(i) + R"(","value":{"n":)" + n + opener + "}}\n";
+    }
+    write_file(path, lines);
+    auto plan = tmp.path() / "plan";
+    write_file(
+        plan / "plan.json",
+        R"({"version": 1, "modules": [{"name": "tickets", "enmaps": ["tickets"], "transform": ["t.sql"]}]})");
+    auto replay_with = [&](const std::string& insert) {
+        write_file(plan / "t.sql",
+                   "CREATE TABLE tickets (id bigint PRIMARY KEY, n bigint, opener text NOT NULL);\n" +
+                       insert + "\n");
+        test_support::TestDatabase db;
+        replay::JsonlSource source(path);
+        replay::ReplayOptions options;
+        options.database_url = db.url();
+        options.plan_dir = plan;
+        replay::Events events;
+        try {
+            replay::run_replay(source, options, events);
+        } catch (const enmap::DatabaseError& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    auto range = replay_with(
+        "INSERT INTO tickets SELECT key::bigint, (value->>'n')::bigint, coalesce(value->>'openerId', '?') "
+        "FROM "
+        "raw_tickets;");
+    CHECK_MESSAGE(range.find("out of range") != std::string::npos, range);
+    CHECK_MESSAGE(range.find("tickets/23: {\"n\": 9378000000000000000") != std::string::npos, range);
+    CHECK(range.find("tickets/7:") == std::string::npos);
+
+    auto not_null = replay_with(
+        "INSERT INTO tickets SELECT key::bigint, (value->>'n')::numeric::bigint % 100, value->>'openerId' "
+        "FROM "
+        "raw_tickets WHERE key <> '23';");
+    CHECK_MESSAGE(not_null.find("not-null") != std::string::npos, not_null);
+    CHECK_MESSAGE(not_null.find("tickets/7: {\"n\": 7}") != std::string::npos, not_null);
+    CHECK(not_null.find("tickets/31: {\"n\": 31}") != std::string::npos);
+    CHECK(not_null.find("tickets/8:") == std::string::npos);
 }

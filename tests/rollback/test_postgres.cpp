@@ -4,11 +4,15 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <map>
 #include <pqxx/pqxx>
 
 #include "enmap/error.hpp"
 #include "enmap/sample.hpp"
 #include "replay/catalog.hpp"
+#include "replay/drizzle.hpp"
+#include "replay/ledger.hpp"
 #include "replay/engine.hpp"
 #include "replay/snapshot_source.hpp"
 #include "rollback/postgres.hpp"
@@ -163,4 +167,179 @@ TEST_CASE(
     REQUIRE(std::system(load.c_str()) == 0);
     CHECK(table_text(restored.url(), "tags") == tags);
     CHECK(table_text(restored.url(), "raw_points") == points);
+}
+
+namespace {
+
+// Every user table's rows as text, keyed by name: what "as before the run" compares.
+std::map<std::string, std::string> all_tables(const std::string& url) {
+    std::map<std::string, std::string> out;
+    pqxx::connection conn(url);
+    pqxx::read_transaction tx(conn);
+    for (const auto& row :
+         tx.exec("SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                 "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema', "
+                 "'enmap_migrate') "
+                 "AND n.nspname NOT LIKE 'pg_toast%'")) {
+        std::string table = row[0].c_str();
+        out[table] = tx.exec1(
+                           "SELECT count(*) || E'\\n' || coalesce(string_agg(t::text, E'\\n' ORDER BY "
+                           "t::text), '') FROM " +
+                           table + " t")[0]
+                         .c_str();
+    }
+    return out;
+}
+
+// The sample bot's plan, copied, with one more statement: the settings module also logs each
+// global key into audit_log, a table the bot made itself (identity and generated columns).
+fs::path plan_with_audit_log(const TempDir& tmp) {
+    fs::path plan = tmp.path() / "plan";
+    fs::copy(test_support::source_dir() / "examples" / "plan", plan, fs::copy_options::recursive);
+    std::ofstream out(plan / "modules" / "settings" / "transform.sql", std::ios::app);
+    out << "\nINSERT INTO audit_log (note) SELECT 'migrated ' || key FROM raw_global;\n";
+    return plan;
+}
+
+std::int64_t replay_plan(const TempDir& tmp, const std::string& url, const fs::path& plan) {
+    fs::path bot = tmp.path() / "bot";
+    if (!fs::exists(bot)) {
+        enmap::SampleOptions sample;
+        sample.scale = 2;
+        enmap::write_sample_database(bot, sample);
+    }
+    snapshot::Hash id{};
+    {
+        snapshot::Store store(tmp.path() / "store", snapshot::Store::Access::k_write, "test");
+        snapshot::CaptureOptions capture;
+        capture.database = bot / "enmap.sqlite";
+        capture.summarize = snapshot::count_rows;
+        id = snapshot::capture(store, capture).id;
+    }
+    replay::SnapshotSource source(tmp.path() / "store", snapshot::to_hex(id));
+    replay::ReplayOptions options;
+    options.database_url = url;
+    options.plan_dir = plan;
+    replay::Events events;
+    auto report = replay::run_replay(source, options, events);
+    REQUIRE(report.status == "committed");
+    return report.run_id;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "rollback postgres: puts back the rows of tables that existed before the run (the bot's migrate())") {
+    TempDir tmp;
+    TestDatabase db;
+    {
+        // As the bot's own drizzle-orm migrate() would: the normalized tables exist before replay.
+        pqxx::connection conn(db.url());
+        pqxx::work tx(conn);
+        replay::apply_drizzle(
+            tx, replay::read_drizzle_folder(test_support::source_dir() / "examples" / "plan" / "drizzle"));
+        tx.exec(
+            "CREATE TABLE audit_log (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, note text NOT NULL, "
+            "note_length integer GENERATED ALWAYS AS (length(note)) STORED)");
+        tx.exec("INSERT INTO audit_log (note) VALUES ('bot started'), ('bot stopped')");
+        tx.exec("INSERT INTO bot_settings (key, value) VALUES ('set-by-the-bot', '{\"kept\": true}')");
+        tx.commit();
+    }
+    auto before = all_tables(db.url());
+    auto fp = fingerprint(db.url());
+    auto plan = plan_with_audit_log(tmp);
+    auto run = replay_plan(tmp, db.url(), plan);
+    auto after_first = all_tables(db.url());
+    REQUIRE(std::stol(query_value(db.url(), "SELECT count(*) FROM guild_settings")) > 0);
+    REQUIRE(after_first["audit_log"] != before["audit_log"]);
+    CHECK(query_value(db.url(), "SELECT count(*) FROM enmap_migrate.written_tables WHERE run_id = " +
+                                    std::to_string(run) + " AND existed_before AND module = 'settings'") ==
+          "3");
+    CHECK(query_value(db.url(), "SELECT rows_before FROM enmap_migrate.written_tables WHERE run_id = " +
+                                    std::to_string(run) + " AND identity = 'audit_log'") == "2");
+    CHECK(query_value(db.url(), "SELECT count(*) FROM enmap_migrate.written_tables WHERE run_id = " +
+                                    std::to_string(run) + " AND identity = 'raw_global'") == "0");
+
+    auto report = rollback::rollback_postgres(undo(db.url(), tmp));
+    CHECK(report.status == "rolled_back");
+    CHECK(report.fingerprint_matches);
+    CHECK(fingerprint(db.url()) == fp);
+    CHECK(all_tables(db.url()) == before);
+    std::map<std::string, std::string> how;
+    for (const auto& r : report.restored) {
+        how[r.identity] = r.how;
+    }
+    CHECK(how["guild_settings"] == "emptied");
+    CHECK(how["bot_settings"] == "before-image");
+    CHECK(how["audit_log"] == "before-image");
+    CHECK(report.to_json()["restored"].size() == report.restored.size());
+    // The before-images are gone with the run.
+    CHECK(query_value(db.url(),
+                      "SELECT count(*) FROM pg_tables WHERE schemaname = 'enmap_migrate' AND "
+                      "tablename LIKE 'before\\_%'") == "0");
+
+    // A second replay succeeds and, with the identity sequence set back, writes the same rows.
+    auto again = replay_plan(tmp, db.url(), plan);
+    CHECK(again > run);
+    auto after_second = all_tables(db.url());
+    for (const auto& [table, text] : after_first) {
+        CHECK_MESSAGE(after_second[table] == text, table);
+    }
+}
+
+TEST_CASE("rollback postgres: refuses to restore an existing table whose before-image is gone") {
+    TempDir tmp;
+    TestDatabase db;
+    {
+        pqxx::connection conn(db.url());
+        pqxx::work tx(conn);
+        replay::apply_drizzle(
+            tx, replay::read_drizzle_folder(test_support::source_dir() / "examples" / "plan" / "drizzle"));
+        tx.exec("INSERT INTO bot_settings (key, value) VALUES ('set-by-the-bot', '{\"kept\": true}')");
+        tx.commit();
+    }
+    auto run = replay_sample(tmp, db.url());
+    std::string image =
+        query_value(db.url(), "SELECT before_image FROM enmap_migrate.written_tables WHERE run_id = " +
+                                  std::to_string(run) + " AND identity = 'bot_settings'");
+    REQUIRE_FALSE(image.empty());
+    query_value(db.url(), "DROP TABLE " + image + "; SELECT 1");
+    try {
+        rollback::rollback_postgres(undo(db.url(), tmp));
+        FAIL("rollback postgres did not refuse");
+    } catch (const enmap::RefusedError& e) {
+        std::string message = e.what();
+        CHECK(message.find("bot_settings") != std::string::npos);
+        CHECK(message.find(image + " is missing") != std::string::npos);
+    }
+    CHECK(query_value(db.url(), "SELECT status FROM enmap_migrate.runs WHERE id = " + std::to_string(run)) ==
+          "committed");
+}
+
+TEST_CASE("rollback postgres: a ledger written before written_tables and kind is still read and undone") {
+    TempDir tmp;
+    TestDatabase db;
+    auto before = fingerprint(db.url());
+    auto run = replay_sample(tmp, db.url());
+    // The ledger as the previous release wrote it.
+    query_value(db.url(),
+                "ALTER TABLE enmap_migrate.runs DROP COLUMN kind; DROP TABLE enmap_migrate.written_tables; "
+                "SELECT 1");
+    {
+        pqxx::connection conn(db.url());
+        pqxx::read_transaction tx(conn);
+        auto ledger = replay::read_ledger(tx, 10);
+        REQUIRE(ledger["runs"].size() == 1);
+        CHECK(ledger["runs"][0]["kind"] == "replay");
+        CHECK(ledger["runs"][0]["written_tables"].empty());
+    }
+    auto report = rollback::rollback_postgres(undo(db.url(), tmp));
+    CHECK(report.run_id == run);
+    CHECK(report.status == "rolled_back");
+    CHECK(report.restored.empty());
+    CHECK(fingerprint(db.url()) == before);
+    // The next replay brings the ledger up to date and records its kind.
+    auto again = replay_sample(tmp, db.url());
+    CHECK(query_value(db.url(), "SELECT kind FROM enmap_migrate.runs WHERE id = " + std::to_string(again)) ==
+          "replay");
 }
