@@ -11,13 +11,14 @@
 chroot_base_tarball() {
   local cache=$1 tarball=$1/bookworm-minbase.tar
   mkdir -p "$cache"
+  [[ -d $tarball ]] && rm -rf "$tarball"  # an earlier version left a folder here
   if [[ ! -s $tarball ]]; then
     command -v mmdebstrap >/dev/null 2>&1 || {
       echo "chroot: mmdebstrap is missing (scripts/bootstrap installs it)" >&2
       return 1
     }
     echo "chroot: making a minbase bookworm root (once; cached in $tarball)" >&2
-    mmdebstrap --quiet --variant=minbase bookworm "$tarball.part" >&2 && mv "$tarball.part" "$tarball"
+    mmdebstrap --quiet --variant=minbase --format=tar bookworm "$tarball.part" >&2 && mv "$tarball.part" "$tarball"
   fi
   echo "$tarball"
 }
