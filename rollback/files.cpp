@@ -480,6 +480,11 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
     }
     // One rollback per folder at a time, for the whole run (recovery included).
     snapshot::FileLock folder_lock(dir / k_folder_lock, "enmap-migrate rollback files");
+    struct stat folder {};
+    if (::geteuid() == 0 && ::stat(dir.c_str(), &folder) == 0) {
+        // Run with sudo: the bot's own user must be able to take the lock later.
+        [[maybe_unused]] int ignored = ::lchown((dir / k_folder_lock).c_str(), folder.st_uid, folder.st_gid);
+    }
     FilesReport report;
     auto id = store.resolve(options.snapshot_ref);
     report.snapshot_id = snapshot::to_hex(id);
@@ -575,7 +580,6 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
 
     // A safety snapshot first, so this rollback can itself be rolled back. What the folder holds
     // now is noted first: anything that writes to it after this, before the swap, stops the run.
-    auto watched = watch_folder(dir, db_name);
     if (before.count(db_name) != 0) {
         snapshot::CaptureOptions capture;
         capture.kind =
@@ -598,6 +602,11 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
         spdlog::debug("safety snapshot {} ({}) holds the files as they were", report.safety_snapshot_id,
                       capture.label);
     }
+    // What the folder holds now, as the safety snapshot captured it (an exact capture fails when
+    // anything changes during its copy): anything that writes to it after this, before the swap,
+    // stops the run. Without a database there is nothing of it to lose.
+    auto watched = watch_folder(dir, db_name);
+    bool watching = before.count(db_name) != 0;
     kill_point("safety-snapshot");
 
     // Stage the new set beside the old one (same file system, so renames are atomic) and check it.
@@ -663,7 +672,7 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
 
     // Nothing may have written to the folder since the safety snapshot: its files would then hold
     // writes that neither the safety snapshot nor the restored set has.
-    check_unchanged(dir, db_name, watched, open, work);
+    check_unchanged(dir, db_name, watched, open || !watching, work);
     // The old set becomes one file with the same content (its exact bytes are in the safety snapshot).
     std::string old_sha = before.count(db_name) != 0 ? before[db_name] : "";
     if (fallback.empty() && fs::exists(db) && needs_fold(db)) {
@@ -675,7 +684,7 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
         }
     }
     kill_point("folded");
-    check_unchanged(dir, db_name, watched, open, work);  // the fold's own change is the old content
+    watched = watch_folder(dir, db_name);  // the fold changed the old set, not its content
 
     // The journal: once it exists, recovery rolls forward.
     report.protocol = fallback.empty() ? k_atomic : k_journal_protocol;
@@ -701,6 +710,7 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
         }
         journal["move_out"] = move_out;
     }
+    check_unchanged(dir, db_name, watched, open || !watching, work);  // right before the swap
     snapshot::write_file_atomic(work, work / k_journal, journal.dump(2) + "\n");
     kill_point("journal-written");
     if (fallback.empty()) {

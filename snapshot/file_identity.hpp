@@ -21,7 +21,8 @@ struct FileIdentity {
     std::uint32_t counter = 0;
 };
 
-/// The identity of `path` now (exists false when it does not); `database` reads the change counter.
+/// The identity of `path` now (exists false when it does not, or when it is an empty sidecar:
+/// `database` false); `database` reads the change counter.
 FileIdentity file_identity(const std::filesystem::path& path, bool database);
 
 /// What changed between two identities of the file `path` ("... was written to"), or "" when nothing did.
