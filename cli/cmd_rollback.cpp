@@ -83,8 +83,9 @@ int run_rollback_files(const RollbackFilesOptions& options, const GlobalOptions&
                   << "); a crash could have left the database without its -wal until the next rollback "
                      "files finished the restore\n";
     }
-    if (!report.safety_label.empty()) {
-        std::cout << "to undo: enmap-migrate rollback files --snapshot " << report.safety_label
+    if (!report.safety_snapshot_id.empty()) {
+        // The id, not the label: it names these files whatever else is labelled later.
+        std::cout << "to undo: enmap-migrate rollback files --snapshot " << report.safety_snapshot_id
                   << " --data-dir " << options.data_dir << "\n";
     }
     return 0;

@@ -11,6 +11,7 @@
 #include "cli/options.hpp"
 #include "enmap/error.hpp"
 #include "replay/devdb.hpp"
+#include "replay/database_url.hpp"
 
 namespace {
 
@@ -62,7 +63,12 @@ int main(int argc, char** argv) {
                                  "snapshot store folder (default: enmap-snapshots/ of the project folder)")
                       ->envname("ENMAP_MIGRATE_STORE")
                       ->capture_default_str();
-    app.add_option("--database", globals.database, "PostgreSQL URL (default: $DATABASE_URL)");
+    auto* database = app.add_option("--database", globals.database,
+                                    "PostgreSQL URL (default: $DATABASE_URL); one with a password is "
+                                    "visible to `ps`: prefer DATABASE_URL or --database-file");
+    std::string database_file;
+    app.add_option("--database-file", database_file, "read the PostgreSQL URL from this file's first line")
+        ->excludes(database);
     app.add_flag("--json", globals.json, "machine-readable output on stdout");
     int verbose = 0;
     int quiet = 0;
@@ -82,6 +88,18 @@ int main(int argc, char** argv) {
     if (store->count() == 0 && replay::project_root() != std::filesystem::current_path()) {
         spdlog::info("using the project folder {}: its store is {}", replay::project_root().string(),
                      globals.store);
+    }
+    try {
+        if (!database_file.empty()) {
+            globals.database = replay::read_database_file(database_file);
+        } else if (database->count() > 0 && replay::has_password(globals.database)) {
+            spdlog::warn(
+                "--database carries a password, which other users of this machine can read with `ps`; "
+                "put the URL in DATABASE_URL or in a file named by --database-file");
+        }
+    } catch (const enmap::Error& e) {
+        spdlog::error("{}", e.what());
+        return static_cast<int>(e.exit_code());
     }
 
     if (!globals.action) {

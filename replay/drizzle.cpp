@@ -12,6 +12,7 @@
 
 #include "enmap/error.hpp"
 #include "replay/digest.hpp"
+#include "replay/paths.hpp"
 
 namespace fs = std::filesystem;
 
@@ -55,6 +56,11 @@ std::vector<DrizzleMigration> read_drizzle_folder(const fs::path& dir) {
         m.tag = entry["tag"].get<std::string>();
         m.when = entry["when"].get<std::int64_t>();
         m.file = dir / (m.tag + ".sql");
+        if (m.tag.empty() || fs::path(m.tag).is_absolute() || !inside_folder(dir, m.file)) {
+            throw enmap::InputError(
+                where + ": the tag \"" + m.tag + "\" names a file outside " + dir.string(),
+                "a journal tag is a file name in the Drizzle folder, as drizzle-kit writes it");
+        }
         if (!fs::is_regular_file(m.file)) {
             throw enmap::InputError(where + ": the file " + m.file.string() + " does not exist",
                                     "regenerate the folder with drizzle-kit generate");

@@ -18,6 +18,7 @@
 #include "replay/naming.hpp"
 #include "replay/plan.hpp"
 #include "replay/sql_text.hpp"
+#include "replay/tx_guard.hpp"
 #include "replay/url.hpp"
 #include "replay/writes.hpp"
 
@@ -96,6 +97,8 @@ private:
         return m_options.dry_run ? "dry-run" : (m_options.kind.empty() ? "replay" : m_options.kind);
     }
     [[nodiscard]] const char* ok_status() const { return m_options.dry_run ? "passed" : "committed"; }
+    TransactionGuard m_guard;
+    std::string m_current_step;
 };
 
 nlohmann::json options_json(const ReplayOptions& o) {
@@ -132,6 +135,7 @@ void Run::preflight() {
     if (m_plan.drizzle) {
         m_drizzle = read_drizzle_folder(*m_plan.drizzle);
     }
+    check_transaction_control(m_plan, m_drizzle);
     std::set<std::string> names;
     for (const auto& m : m_plan.modules) {
         names.insert(m.name);
@@ -376,6 +380,7 @@ void Run::run_verify(pqxx::dbtransaction& tx, const fs::path& file) {
         try {
             m_writes->run_statement(
                 tx, [&](pqxx::dbtransaction& t) { result = t.exec(statement.sql, "verify " + where); });
+            m_guard.check(tx, where, m_current_step);
         } catch (const pqxx::broken_connection&) {
             throw;
         } catch (const pqxx::sql_error& e) {
@@ -410,10 +415,12 @@ void Run::run_drizzle(pqxx::work& tx) {
         pqxx::subtransaction sub(tx, "enmap_migrate_drizzle");
         try {
             auto before = catalog_objects(sub);
+            m_current_step = k_drizzle_step;
             m_writes->begin_module(k_drizzle_step);
             m_writes->run_statement(sub, [&](pqxx::dbtransaction& t) {
                 m_report.drizzle_rows = apply_drizzle(t, m_drizzle, *m_plan.drizzle / "meta" / "_journal.json");
             });
+            m_guard.check(sub, m_plan.drizzle->string(), k_drizzle_step);
             objects = catalog_diff(before, catalog_objects(sub));
             sub.commit();
             m_writes->commit_module();
@@ -479,6 +486,7 @@ void Run::run_autonum(pqxx::work& tx) {
 void Run::run_module(pqxx::work& tx, const Module& module, int index, int count) {
     ModuleReport report;
     report.name = module.name;
+    m_current_step = module.name;
     std::uint64_t expected = 0;
     for (const auto& e : module.enmaps) {
         expected += m_rows[e];
@@ -515,6 +523,7 @@ void Run::run_module(pqxx::work& tx, const Module& module, int index, int count)
                         m_writes->run_statement(sub, [&](pqxx::dbtransaction& t) {
                             t.exec(statement.sql, "transform " + where);
                         });
+                        m_guard.check(sub, where, module.name);
                     } catch (const pqxx::broken_connection&) {
                         throw;
                     } catch (const pqxx::sql_error& e) {
@@ -553,6 +562,8 @@ void Run::run_module(pqxx::work& tx, const Module& module, int index, int count)
             report.status = ok_status();
         } catch (const pqxx::broken_connection& e) {
             throw lost(e);
+        } catch (const TransactionEscaped&) {
+            throw;
         } catch (const std::exception& e) {
             failure = ModuleFailure{e.what(), enmap::ExitCode::k_database};
             if (const auto* err = dynamic_cast<const enmap::Error*>(&e)) {
@@ -680,6 +691,7 @@ ReplayReport Run::execute() {
         }
         m_run_id = begin_run(tx, run);
         m_writes.emplace(tx, m_run_id);
+        m_guard.start(tx);
         if (!m_drizzle.empty()) {
             run_drizzle(tx);
         }
@@ -782,6 +794,19 @@ ReplayReport Run::execute() {
                                    "nothing was committed: the whole transaction rolled back; replay again");
     } catch (const enmap::RefusedError&) {
         throw;
+    } catch (const TransactionEscaped& e) {
+        std::string what;
+        try {
+            what = m_guard.record_escape(m_options.database_url, m_run_id, m_records, e.step(), e.what());
+        } catch (const std::exception& again) {
+            what = "what it committed could not be recorded in the ledger: " +
+                   redact_message(again.what(), m_options.database_url);
+        }
+        throw enmap::DatabaseError(
+            std::string(e.what()) + " (transaction control in plan SQL); " + what,
+            "remove BEGIN/COMMIT/ROLLBACK and the like from " + e.where() +
+                ", undo what was committed with `enmap-migrate rollback postgres --run " +
+                std::to_string(m_run_id) + "`, then replay again");
     } catch (const enmap::Error& e) {
         if (started && !m_options.dry_run) {
             record_failed_run(e.what());

@@ -12,6 +12,7 @@
 #include "replay/digest.hpp"
 #include "replay/drizzle.hpp"
 #include "replay/naming.hpp"
+#include "replay/paths.hpp"
 
 namespace fs = std::filesystem;
 
@@ -179,6 +180,10 @@ Plan load_plan(const fs::path& dir) {
     digest.update(text);
     auto add_file = [&](const std::string& rel, const std::string& where) -> fs::path {
         fs::path p = dir / rel;
+        if (fs::path(rel).is_absolute() || !inside_folder(dir, p)) {
+            problems += "\n  " + where + ": " + rel + " is outside the plan folder (symbolic links resolved)";
+            return p;
+        }
         if (!fs::is_regular_file(p)) {
             problems += "\n  " + where + ": file " + p.string() + " does not exist";
             return p;
@@ -205,6 +210,10 @@ Plan load_plan(const fs::path& dir) {
         {
             fs::path d = *drizzle_dir;
             plan.drizzle = d;
+            if (!inside_folder(dir, d)) {
+                problems +=
+                    "\n  \"drizzle\": " + j["drizzle"].get<std::string>() + " is outside the plan folder";
+            }
             try {
                 for (const auto& m : read_drizzle_folder(d)) {
                     digest.update("\ndrizzle " + m.tag + " " + m.hash);

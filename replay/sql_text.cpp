@@ -1,5 +1,6 @@
 #include "replay/sql_text.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace replay {
@@ -52,6 +53,15 @@ int first_code_line(std::string_view s, std::size_t start, int line) {
     return line;
 }
 
+// True when the quote at `i` opens an E'...' string, in which a backslash escapes the next character.
+bool escape_string(std::string_view s, std::size_t i) {
+    if (i == 0 || (s[i - 1] != 'E' && s[i - 1] != 'e')) {
+        return false;
+    }
+    return i == 1 ||
+           !(std::isalnum(static_cast<unsigned char>(s[i - 2])) || s[i - 2] == '_' || s[i - 2] == '$');
+}
+
 }  // namespace
 
 std::vector<SqlStatement> split_sql(std::string_view text) {
@@ -72,10 +82,16 @@ std::vector<SqlStatement> split_sql(std::string_view text) {
             ++line;
             ++i;
         } else if (c == '\'' || c == '"') {
+            bool backslash = c == '\'' && escape_string(text, i);
             ++i;
             while (i < text.size()) {
                 if (text[i] == '\n') {
                     ++line;
+                }
+                if (backslash && text[i] == '\\' && i + 1 < text.size()) {
+                    line += text[i + 1] == '\n' ? 1 : 0;
+                    i += 2;
+                    continue;
                 }
                 if (text[i] == c) {
                     if (i + 1 < text.size() && text[i + 1] == c) {
@@ -124,6 +140,115 @@ std::vector<SqlStatement> split_sql(std::string_view text) {
     }
     flush(text.size());
     return out;
+}
+
+std::vector<std::string> sql_keywords(std::string_view s) {
+    std::vector<std::string> words;
+    std::size_t i = 0;
+    auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    while (i < s.size()) {
+        char c = s[i];
+        if (c == '\'' || c == '"') {
+            bool backslash = c == '\'' && escape_string(s, i);
+            ++i;
+            while (i < s.size()) {
+                if (backslash && s[i] == '\\' && i + 1 < s.size()) {
+                    i += 2;
+                    continue;
+                }
+                if (s[i] == c) {
+                    if (i + 1 < s.size() && s[i + 1] == c) {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                ++i;
+            }
+            ++i;
+        } else if (s.substr(i, 2) == "--") {
+            auto nl = s.find('\n', i);
+            i = nl == std::string_view::npos ? s.size() : nl;
+        } else if (s.substr(i, 2) == "/*") {
+            auto end = s.find("*/", i + 2);
+            i = end == std::string_view::npos ? s.size() : end + 2;
+        } else if (c == '$') {
+            std::size_t j = i + 1;
+            while (j < s.size() && word_char(s[j])) {
+                ++j;
+            }
+            if (j < s.size() && s[j] == '$') {
+                auto end = s.find(s.substr(i, j - i + 1), j + 1);
+                i = end == std::string_view::npos ? s.size() : end + (j - i + 1);
+            } else {
+                i = j;
+            }
+        } else if (word_char(c)) {
+            std::size_t j = i;
+            while (j < s.size() && (word_char(s[j]) || s[j] == '$')) {
+                ++j;
+            }
+            std::string w(s.substr(i, j - i));
+            std::transform(w.begin(), w.end(), w.begin(),
+                           [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+            words.push_back(std::move(w));
+            i = j;
+        } else {
+            ++i;
+        }
+    }
+    return words;
+}
+
+std::string transaction_control(std::string_view statement) {
+    auto w = sql_keywords(statement);
+    if (w.empty()) {
+        return {};
+    }
+    auto at = [&](std::size_t i) -> std::string { return i < w.size() ? w[i] : std::string(); };
+    auto has = [&](const char* word) { return std::find(w.begin(), w.end(), word) != w.end(); };
+    const std::string& first = w[0];
+    if (first == "BEGIN" || first == "END" || first == "ABORT" || first == "SAVEPOINT" ||
+        first == "RELEASE" || first == "VACUUM") {
+        return first;
+    }
+    if (first == "COMMIT" || first == "ROLLBACK") {
+        return at(1) == "PREPARED" ? first + " PREPARED" : first;
+    }
+    if ((first == "START" || first == "PREPARE") && at(1) == "TRANSACTION") {
+        return first + " TRANSACTION";
+    }
+    if (first == "REINDEX" && has("CONCURRENTLY")) {
+        return "REINDEX CONCURRENTLY";
+    }
+    if (first == "CREATE" || first == "DROP") {
+        std::size_t i = 1;
+        if (first == "CREATE" && at(i) == "UNIQUE") {
+            ++i;
+        }
+        if (at(i) == "INDEX" && at(i + 1) == "CONCURRENTLY") {
+            return first + " INDEX CONCURRENTLY";
+        }
+        if (at(1) == "DATABASE" || at(1) == "TABLESPACE" || at(1) == "SUBSCRIPTION") {
+            return first + " " + at(1);
+        }
+    }
+    if (first == "ALTER") {
+        if (at(1) == "SYSTEM" || at(1) == "SUBSCRIPTION") {
+            return "ALTER " + at(1);
+        }
+        if (at(1) == "DATABASE" && has("TABLESPACE")) {
+            return "ALTER DATABASE ... SET TABLESPACE";
+        }
+        auto detach = std::find(w.begin(), w.end(), "DETACH");
+        if (at(1) == "TABLE" && detach != w.end() && std::find(detach, w.end(), "CONCURRENTLY") != w.end()) {
+            return "ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY";
+        }
+    }
+    if (first == "DISCARD" && at(1) == "ALL") {
+        return "DISCARD ALL";
+    }
+    return {};
 }
 
 }  // namespace replay

@@ -17,4 +17,15 @@ struct SqlStatement {
 /// Statements holding only comments and whitespace are left out.
 std::vector<SqlStatement> split_sql(std::string_view text);
 
+/// The words of one statement outside quotes, comments and $tag$ bodies, in upper case
+/// ("identifiers" and 'strings' are left out).
+std::vector<std::string> sql_keywords(std::string_view statement);
+
+/// When the statement ends, opens or escapes the surrounding transaction, or cannot run inside a
+/// transaction block (BEGIN, COMMIT, ROLLBACK, END, ABORT, START TRANSACTION, SAVEPOINT, RELEASE,
+/// PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED, VACUUM, CREATE/DROP INDEX CONCURRENTLY,
+/// REINDEX CONCURRENTLY, CREATE/DROP DATABASE or TABLESPACE, ALTER SYSTEM, subscriptions,
+/// DISCARD ALL, ... DETACH PARTITION ... CONCURRENTLY): the command's name, else empty.
+std::string transaction_control(std::string_view statement);
+
 }  // namespace replay

@@ -141,7 +141,21 @@ int x_delete(sqlite3_vfs*, const char* name, int sync_dir) {
 
 }  // namespace
 
+namespace {
+std::function<void(std::string_view)>& step_hook() {
+    static std::function<void(std::string_view)> hook;
+    return hook;
+}
+}  // namespace
+
+void set_step_hook(std::function<void(std::string_view step)> hook) {
+    step_hook() = std::move(hook);
+}
+
 void kill_point(std::string_view step) {
+    if (step_hook()) {
+        step_hook()(step);
+    }
     const char* target = kill_target();
     if (target != nullptr && step == target) {
         std::raise(SIGKILL);

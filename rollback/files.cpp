@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -16,8 +17,11 @@
 #include "rollback/crash_hooks.hpp"
 #include "rollback/fold.hpp"
 #include "snapshot/capture.hpp"
+#include "snapshot/file_identity.hpp"
+#include "snapshot/file_lock.hpp"
 #include "snapshot/fsutil.hpp"
 #include "snapshot/hash.hpp"
+#include "snapshot/manifest_check.hpp"
 #include "snapshot/summary.hpp"
 
 namespace rollback {
@@ -31,6 +35,8 @@ constexpr const char* k_journal = "journal.json";
 constexpr const char* k_journal_format_v1 = "enmap-migrate-rollback-files/1";
 constexpr const char* k_journal_format = "enmap-migrate-rollback-files/2";
 constexpr const char* k_sidecars[] = {"-wal", "-shm", "-journal"};
+// The lock file in the data folder that `rollback files` holds (flock) for its whole run.
+constexpr const char* k_folder_lock = ".enmap-migrate-rollback.lock";
 constexpr const char* k_atomic = "atomic";
 constexpr const char* k_journal_protocol = "journal";
 
@@ -287,6 +293,82 @@ void match_owner(const fs::path& work, const fs::path& db, const fs::path& data_
     }
 }
 
+// The identities of the database and its sidecars.
+std::map<std::string, snapshot::FileIdentity> watch_folder(const fs::path& dir, const std::string& db_name) {
+    std::map<std::string, snapshot::FileIdentity> ids;
+    ids[db_name] = snapshot::file_identity(dir / db_name, true);
+    for (const char* suffix : k_sidecars) {
+        if (std::string_view(suffix) != "-shm") {
+            ids[db_name + suffix] = snapshot::file_identity(dir / (db_name + suffix), false);
+        }
+    }
+    return ids;
+}
+
+// Stops the run, before the folder is changed, when a process wrote to (or, unless --force, opened)
+// the database since `watched` was taken; the staged files go, the folder stays as it is. After a
+// change of our own (the fold), `watched` is taken again.
+void check_unchanged(const fs::path& dir, const std::string& db_name,
+                     std::map<std::string, snapshot::FileIdentity>& watched, bool open,
+                     const fs::path& work) {
+    if (open) {
+        return;  // --force over an open database: the writes go on, as the user was told
+    }
+    std::string what;
+    for (const auto& [name, id] : watched) {
+        what = snapshot::file_identity_change(id, snapshot::file_identity(dir / name, name == db_name),
+                                              dir / name);
+        if (!what.empty()) {
+            break;
+        }
+    }
+    if (what.empty() && fs::exists(dir / db_name)) {
+        if (auto holder = snapshot::find_open_connection(dir / db_name)) {
+            what = (dir / db_name).string() + " was opened: " + *holder;
+        }
+    }
+    if (what.empty()) {
+        watched = watch_folder(dir, db_name);
+        return;
+    }
+    std::error_code ec;
+    fs::remove_all(work, ec);
+    throw enmap::RefusedError(
+        "a process changed " + dir.string() + " during the rollback (" + what +
+            "): its writes are in neither the safety snapshot nor the snapshot to restore, so nothing "
+            "was replaced; the data folder is as that process left it",
+        "stop the bot (every process using " + (dir / db_name).string() +
+            "), then run the same command again: it takes a new safety snapshot first");
+}
+
+// UTC time with milliseconds, as a label may hold it: 2026-12-03T17:40:34.123Z.
+std::string utc_stamp_ms() {
+    auto now = std::chrono::system_clock::now();
+    std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char text[40];
+    std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
+    char out[48];
+    std::snprintf(out, sizeof(out), "%s.%03dZ", text, static_cast<int>(ms));
+    return out;
+}
+
+// `base`, or `base-2`, `base-3`, ... when a snapshot of the store already has that label: each
+// safety snapshot's label names it alone.
+std::string unique_label(const snapshot::Store& store, const std::string& base) {
+    std::set<std::string> taken;
+    for (const auto& info : store.list()) {
+        taken.insert(info.label);
+    }
+    std::string label = base;
+    for (int n = 2; taken.count(label) != 0; ++n) {
+        label = base + "-" + std::to_string(n);
+    }
+    return label;
+}
+
 std::string utc_stamp() {
     std::time_t now = std::time(nullptr);
     std::tm tm{};
@@ -396,6 +478,13 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
         throw enmap::InputError("--data-dir " + dir.string() + ": not a folder",
                                 "give the bot's Enmap data folder (the one that holds enmap.sqlite)");
     }
+    // One rollback per folder at a time, for the whole run (recovery included).
+    snapshot::FileLock folder_lock(dir / k_folder_lock, "enmap-migrate rollback files");
+    struct stat folder {};
+    if (::geteuid() == 0 && ::stat(dir.c_str(), &folder) == 0) {
+        // Run with sudo: the bot's own user must be able to take the lock later.
+        [[maybe_unused]] int ignored = ::lchown((dir / k_folder_lock).c_str(), folder.st_uid, folder.st_gid);
+    }
     FilesReport report;
     auto id = store.resolve(options.snapshot_ref);
     report.snapshot_id = snapshot::to_hex(id);
@@ -415,6 +504,23 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
     std::string db_name;
     nlohmann::json place = nlohmann::json::array();
     std::map<std::string, std::string> after;
+    // Names first, before anything is read or written: a crafted manifest must not make the safety
+    // snapshot capture, or the restore write, a file outside the data folder.
+    if (!manifest.contains("files") || !manifest["files"].is_array()) {
+        throw enmap::StoreError("snapshot " + report.snapshot_id + " has no list of files",
+                                "the manifest is not one this tool wrote; do not restore it");
+    }
+    for (const auto& file : manifest["files"]) {
+        if (!file.is_object() || !file.contains("name") || !file["name"].is_string() ||
+            !snapshot::plain_file_name(file["name"].get<std::string>()) || !file.contains("sha256") ||
+            !file["sha256"].is_string()) {
+            throw enmap::StoreError(
+                "snapshot " + report.snapshot_id + " names a file " +
+                    (file.is_object() && file.contains("name") ? file["name"].dump() : "?") +
+                    " that is not a plain name",
+                "the manifest is not one this tool wrote; do not restore it");
+        }
+    }
     for (const auto& file : manifest["files"]) {
         auto name = file["name"].get<std::string>();
         if (file.value("role", "") == "database") {
@@ -479,13 +585,14 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
         return report;
     }
 
-    // A safety snapshot first, so this rollback can itself be rolled back.
+    // A safety snapshot first, so this rollback can itself be rolled back. What the folder holds
+    // now is noted first: anything that writes to it after this, before the swap, stops the run.
     if (before.count(db_name) != 0) {
         snapshot::CaptureOptions capture;
         capture.kind =
             open ? snapshot::CaptureOptions::Kind::k_live : snapshot::CaptureOptions::Kind::k_exact;
         capture.database = db;
-        capture.label = "pre-rollback-" + utc_stamp();
+        capture.label = unique_label(store, "pre-rollback-" + utc_stamp_ms());
         capture.summarize = [](const fs::path& copy) -> nlohmann::json {
             // The safety copy must not depend on the data being readable Enmap data.
             try {
@@ -502,6 +609,11 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
         spdlog::debug("safety snapshot {} ({}) holds the files as they were", report.safety_snapshot_id,
                       capture.label);
     }
+    // What the folder holds now, as the safety snapshot captured it (an exact capture fails when
+    // anything changes during its copy): anything that writes to it after this, before the swap,
+    // stops the run. Without a database there is nothing of it to lose.
+    auto watched = watch_folder(dir, db_name);
+    bool watching = before.count(db_name) != 0;
     kill_point("safety-snapshot");
 
     // Stage the new set beside the old one (same file system, so renames are atomic) and check it.
@@ -565,6 +677,9 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
         }
     }
 
+    // Nothing may have written to the folder since the safety snapshot: its files would then hold
+    // writes that neither the safety snapshot nor the restored set has.
+    check_unchanged(dir, db_name, watched, open || !watching, work);
     // The old set becomes one file with the same content (its exact bytes are in the safety snapshot).
     std::string old_sha = before.count(db_name) != 0 ? before[db_name] : "";
     if (fallback.empty() && fs::exists(db) && needs_fold(db)) {
@@ -576,6 +691,7 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
         }
     }
     kill_point("folded");
+    watched = watch_folder(dir, db_name);  // the fold changed the old set, not its content
 
     // The journal: once it exists, recovery rolls forward.
     report.protocol = fallback.empty() ? k_atomic : k_journal_protocol;
@@ -601,6 +717,7 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
         }
         journal["move_out"] = move_out;
     }
+    check_unchanged(dir, db_name, watched, open || !watching, work);  // right before the swap
     snapshot::write_file_atomic(work, work / k_journal, journal.dump(2) + "\n");
     kill_point("journal-written");
     if (fallback.empty()) {

@@ -9,6 +9,8 @@
 
 #include "enmap/error.hpp"
 #include "snapshot/fsutil.hpp"
+#include "snapshot/manifest_check.hpp"
+#include "snapshot/pack_check.hpp"
 #include "snapshot/store.hpp"
 
 namespace fs = std::filesystem;
@@ -155,8 +157,12 @@ std::vector<Hash> Store::import_archive(const fs::path& path) {
         throw enmap::InputError(name + " is not an enmap-migrate snapshot archive",
                                 "pass a file written by `enmap-migrate snapshot archive`");
     }
-    PackWriter writer(*this);
+    // Chunks of lost packs are imported again: with any pack missing or cut short, the writer
+    // stores every chunk of the archive instead of skipping those the index knows.
+    bool packs_sound = PackCheck(*this).unsound_packs().empty();
+    PackWriter writer(*this, packs_sound);
     std::vector<std::string> manifests;
+    bool chunks_seen = false;
     for (;;) {
         std::uint64_t at = in.offset();
         char kind = in.take(1)[0];
@@ -165,8 +171,26 @@ std::vector<Hash> Store::import_archive(const fs::path& path) {
             if (size > k_max_record) {
                 throw enmap::InputError("archive " + name + " is damaged at byte " + std::to_string(at));
             }
+            if (chunks_seen) {
+                throw enmap::InputError(
+                    "archive " + name + " has a manifest after its chunks at byte " + std::to_string(at),
+                    "the archive is damaged; use another copy of it");
+            }
             manifests.push_back(in.take(size));
+            // Every manifest is checked before anything is written to the store.
+            auto manifest = nlohmann::json::parse(manifests.back(), nullptr, false);
+            if (manifest.is_discarded()) {
+                throw enmap::InputError(
+                    "archive " + name + ": manifest " + std::to_string(manifests.size()) + " is not JSON",
+                    "the archive is damaged; use another copy of it");
+            }
+            check_manifest(manifest, "archive " + name + ": manifest " + std::to_string(manifests.size()));
         } else if (kind == 'C') {
+            if (manifests.empty()) {
+                throw enmap::InputError("archive " + name + " holds a chunk before any manifest",
+                                        "the archive is damaged; use another copy of it");
+            }
+            chunks_seen = true;
             std::string bytes = in.take(k_entry_header_min);
             if (bytes[0] == static_cast<char>(EntryType::k_zstd_delta)) {
                 bytes += in.take(32);
@@ -205,7 +229,8 @@ std::vector<Hash> Store::import_archive(const fs::path& path) {
             throw enmap::InputError("archive " + name + " holds a manifest that is not a snapshot manifest");
         }
         for (const auto& chunk : needed_chunks(manifest)) {
-            if (!has_chunk(chunk)) {
+            auto it = m_chunks.find(chunk);
+            if (it == m_chunks.end() || !location_present(*this, it->second)) {
                 throw enmap::InputError(
                     "archive " + name + " lacks chunk " + to_hex(chunk) + " of a snapshot it holds",
                     "write the archive again with `enmap-migrate snapshot archive`");

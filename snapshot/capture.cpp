@@ -7,6 +7,7 @@
 
 #include <SQLiteCpp/Backup.h>
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -19,7 +20,9 @@
 
 #include "enmap/error.hpp"
 #include "snapshot/chunker.hpp"
+#include "snapshot/file_identity.hpp"
 #include "snapshot/fsutil.hpp"
+#include "snapshot/pack_check.hpp"
 #include "snapshot/pool.hpp"
 
 namespace fs = std::filesystem;
@@ -100,9 +103,9 @@ struct Batch {
 
 // Reads a file chunk by chunk, hashes and compresses on the pool, adds new chunks to the writer
 // in order, and returns the file's manifest entry.
-nlohmann::json store_file(Store& store, PackWriter& writer, WorkerPool& pool, const fs::path& source,
-                          const std::string& name, const std::string& role, int level, const fs::path& tee,
-                          const std::vector<Hash>& previous_lists = {},
+nlohmann::json store_file(Store& store, const PackCheck& packs, PackWriter& writer, WorkerPool& pool,
+                          const fs::path& source, const std::string& name, const std::string& role, int level,
+                          const fs::path& tee, const std::vector<Hash>& previous_lists = {},
                           PageSummarizer* summarizer = nullptr) {
     ChunkLayout layout = choose_layout(source);
     Fd fd = open_read(source);
@@ -130,9 +133,9 @@ nlohmann::json store_file(Store& store, PackWriter& writer, WorkerPool& pool, co
         Hash id = sha256(list);
         std::size_t index = content.size();
         content.push_back(to_hex(id));
-        bool stored = false;
-        if (index < previous_lists.size() && previous_lists[index] != id && !writer.contains(id) &&
-            store.has_chunk(previous_lists[index]) &&
+        bool stored = packs.sound(id);
+        if (!stored && index < previous_lists.size() && previous_lists[index] != id && !writer.contains(id) &&
+            packs.sound(previous_lists[index]) &&
             store.delta_depth(previous_lists[index]) < k_max_delta_depth) {
             try {
                 std::string base = store.read_chunk(previous_lists[index]);
@@ -231,7 +234,7 @@ nlohmann::json store_file(Store& store, PackWriter& writer, WorkerPool& pool, co
             drain_one();
         }
         inflight.push_back(
-            pool.submit([data, sizes = std::move(sizes), level, &store, summarizer, batch_offset] {
+            pool.submit([data, sizes = std::move(sizes), level, &store, &packs, summarizer, batch_offset] {
                 Batch batch;
                 BlockBuilder block;
                 std::vector<Hash> in_block;  // a page repeated within one block is stored once
@@ -251,7 +254,7 @@ nlohmann::json store_file(Store& store, PackWriter& writer, WorkerPool& pool, co
                     for (std::size_t i = first; i < first + count; ++i) {
                         at += pieces[i].size();
                         const Hash& id = batch.ids[i];
-                        if (store.has_chunk(id) ||
+                        if (packs.sound(id) ||
                             std::find(in_block.begin(), in_block.end(), id) != in_block.end()) {
                             continue;
                         }
@@ -439,9 +442,12 @@ CaptureResult capture(Store& store, const CaptureOptions& options) {
                                 "use a zstd level from 1 to 19 (3 is the default)");
     }
     auto started = std::chrono::steady_clock::now();
+    // Deduplicate only against chunks whose pack is there: a snapshot that relied on a lost pack
+    // could not be restored. The writer stores whatever it is given; what is new is decided here.
+    PackCheck packs(store);
     CaptureResult result;
     WorkerPool pool(options.threads == 0 ? default_threads() : options.threads);
-    PackWriter writer(store);
+    PackWriter writer(store, false);
     nlohmann::json files = nlohmann::json::array();
     nlohmann::json source;
     std::uint64_t bytes_in = 0;
@@ -486,7 +492,8 @@ CaptureResult capture(Store& store, const CaptureOptions& options) {
                     "two export files are named " + name,
                     "a snapshot keeps file names; put them in one folder under distinct names");
             }
-            files.push_back(store_file(store, writer, pool, file, name, "export", options.compression, {}));
+            files.push_back(
+                store_file(store, packs, writer, pool, file, name, "export", options.compression, {}));
             source.push_back(fs::absolute(file).lexically_normal().string());
         }
     } else {
@@ -506,9 +513,9 @@ CaptureResult capture(Store& store, const CaptureOptions& options) {
             if (options.summarize && options.summarize_pages) {
                 page_summarizer = options.summarize_pages(copy);
             }
-            files.push_back(store_file(store, writer, pool, copy, name, "database", options.compression, {},
-                                       previous_lists(store, source.get<std::string>(), name),
-                                       page_summarizer.get()));
+            files.push_back(
+                store_file(store, packs, writer, pool, copy, name, "database", options.compression, {},
+                           previous_lists(store, source.get<std::string>(), name), page_summarizer.get()));
             if (page_summarizer) {
                 tables = summary_from(*page_summarizer, copy);
             } else {
@@ -532,6 +539,11 @@ CaptureResult capture(Store& store, const CaptureOptions& options) {
             }
             hold_read_lock(db.get(), database);
             fs::path wal = database.string() + "-wal";
+            // Any change during the copy is caught by comparing both files' identities, not only by
+            // the two checks for an open connection: a process that opens, writes and closes in
+            // between (its checkpoint writing into the database) would leave a torn image.
+            FileIdentity db_before = file_identity(database, true);
+            FileIdentity wal_before = file_identity(wal, false);
             bool has_wal = fs::exists(wal);
             // Without a -wal, the summary reads the database itself while its pages are stored (the
             // read lock held above keeps writers out), in storage order on its own thread. With a
@@ -553,11 +565,11 @@ CaptureResult capture(Store& store, const CaptureOptions& options) {
                     return std::make_pair(std::move(summary), seconds_since(summarize_started));
                 });
             }
-            files.push_back(store_file(store, writer, pool, database, name, "database", options.compression,
-                                       copy, previous_lists(store, source.get<std::string>(), name),
-                                       page_summarizer.get()));
+            files.push_back(
+                store_file(store, packs, writer, pool, database, name, "database", options.compression, copy,
+                           previous_lists(store, source.get<std::string>(), name), page_summarizer.get()));
             if (has_wal) {
-                files.push_back(store_file(store, writer, pool, wal, name + "-wal", "wal",
+                files.push_back(store_file(store, packs, writer, pool, wal, name + "-wal", "wal",
                                            options.compression,
                                            copy.empty() ? fs::path() : fs::path(copy.string() + "-wal")));
             }
@@ -574,6 +586,15 @@ CaptureResult capture(Store& store, const CaptureOptions& options) {
                 throw enmap::RefusedError(
                     database.string() + " was opened by another process during the capture: " + *holder,
                     refuse_hint);
+            }
+            std::string changed = file_identity_change(db_before, file_identity(database, true), database);
+            if (changed.empty()) {
+                changed = file_identity_change(wal_before, file_identity(wal, false), wal);
+            }
+            if (!changed.empty()) {
+                throw enmap::RefusedError(database.string() + " changed during the capture (" + changed +
+                                              "): the copy could mix two states, so no snapshot was recorded",
+                                          refuse_hint + "; then snapshot again");
             }
             summary_db = copy;
         }

@@ -149,7 +149,14 @@ std::unique_ptr<AtomicFile> write_file(const Store& store, WorkerPool& pool, con
                                     " does not match its recorded size and SHA-256 after assembly",
                                 "run `enmap-migrate snapshot verify " + snapshot.substr(0, 12) + "`");
     }
-    auto mode = static_cast<mode_t>(std::stoul(file.value("mode", std::string("0600")), nullptr, 8));
+    std::string mode_text = file.value("mode", std::string("0600"));
+    if (mode_text.empty() || mode_text.size() > 4 ||
+        mode_text.find_first_not_of("01234567") != std::string::npos) {
+        throw enmap::StoreError("file " + name + " of snapshot " + snapshot + " has the mode '" + mode_text +
+                                    "', which is not an octal file mode",
+                                "the manifest is not one this tool wrote; do not restore it");
+    }
+    auto mode = static_cast<mode_t>(std::stoul(mode_text, nullptr, 8));
     ::fchmod(out.fd(), mode & 0777);
     return file_out;
 }

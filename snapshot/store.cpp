@@ -1,5 +1,9 @@
 #include "snapshot/store.hpp"
 
+#include "snapshot/pack_check.hpp"
+
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -116,7 +120,13 @@ void Store::add_index(const IndexFile& file, const Hash& index_id) {
     for (const auto& entry : file.entries) {
         Location location = entry.location;
         location.pack = numbers[entry.location.pack];
-        m_chunks.emplace(entry.id, location);
+        auto [it, inserted] = m_chunks.emplace(entry.id, location);
+        if (!inserted && it->second.pack != location.pack) {
+            // A chunk stored again (its first pack was lost): keep the copy whose pack is there.
+            if (!location_present(*this, it->second) && location_present(*this, location)) {
+                it->second = location;
+            }
+        }
     }
 }
 
