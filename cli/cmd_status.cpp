@@ -1,7 +1,6 @@
 // enmap-migrate status: the ledger of runs in the database.
 
 #include <cstdio>
-#include <pqxx/pqxx>
 
 #include "cli/options.hpp"
 #include "cli/replay_source.hpp"
@@ -27,14 +26,7 @@ std::string text_of(const nlohmann::json& j) {
 
 int run_status_command(const StatusCommandOptions& options, const GlobalOptions& globals) {
     std::string database = target_database(globals);
-    auto conn = replay::connect(database);
-    nlohmann::json ledger;
-    try {
-        pqxx::read_transaction tx(*conn);
-        ledger = replay::read_ledger(tx, options.limit);
-    } catch (const pqxx::sql_error& e) {
-        throw enmap::DatabaseError("cannot read the ledger: " + replay::redact_message(e.what(), database));
-    }
+    nlohmann::json ledger = replay::read_ledger_of(database, options.limit);
     // Which dev database this project has, and whether it runs (the project folder decides which).
     auto dev = replay::DevDb(replay::DevDb::default_folder()).status();
     if (globals.json) {

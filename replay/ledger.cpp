@@ -3,6 +3,7 @@
 #include <cmath>
 #include <pqxx/pqxx>
 
+#include "replay/url.hpp"
 #include "replay/validate.hpp"
 
 namespace replay {
@@ -292,6 +293,16 @@ nlohmann::json read_ledger(pqxx::transaction_base& tx, int limit) {
     }
     out["runs"] = runs;
     return out;
+}
+
+nlohmann::json read_ledger_of(const std::string& database, int limit) {
+    auto conn = connect(database);
+    try {
+        pqxx::read_transaction tx(*conn);
+        return read_ledger(tx, limit);
+    } catch (const pqxx::sql_error& e) {
+        throw enmap::DatabaseError("cannot read the ledger: " + redact_message(e.what(), database));
+    }
 }
 
 }  // namespace replay

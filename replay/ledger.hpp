@@ -113,4 +113,8 @@ std::vector<nlohmann::json> active_runs(pqxx::transaction_base& tx);
 /// "objects", "drizzle_rows", "written_tables"]}, at most `limit` runs. Empty runs when there is no ledger.
 nlohmann::json read_ledger(pqxx::transaction_base& tx, int limit);
 
+/// read_ledger over a connection of its own to `database` (a read-only transaction), for `status`.
+/// Throws enmap::DatabaseError, with the URL's secrets masked, when it cannot connect or read.
+nlohmann::json read_ledger_of(const std::string& database, int limit);
+
 }  // namespace replay
