@@ -116,9 +116,12 @@ TEST_CASE("completion: bash completes `enmap-migrate snap<TAB>` in a real bash")
           std::vector<std::string>{"snapshot"});
     CHECK(bash_complete(script, {"enmap-migrate", "snapshot", "cr"}, tmp.path()) ==
           std::vector<std::string>{"create"});
-    // An option of a subcommand, after a global option that takes a value.
-    CHECK(bash_complete(script, {"enmap-migrate", "--store", "s", "snapshot", "create", "--da"},
-                        tmp.path()) == std::vector<std::string>{"--data-dir"});
+    // An option of a subcommand, after a global option that takes a value; program options work
+    // after the subcommand too (CLI11 fallthrough), so --database and --database-file are offered.
+    auto da =
+        bash_complete(script, {"enmap-migrate", "--store", "s", "snapshot", "create", "--da"}, tmp.path());
+    CHECK(std::set<std::string>(da.begin(), da.end()) ==
+          std::set<std::string>{"--data-dir", "--database", "--database-file"});
     CHECK(bash_complete(script, {"enmap-migrate", "sample-data", "--generation", ""}, tmp.path()) ==
           std::vector<std::string>{"5.7", "5.9", "6"});
     // bash splits --invalid-text=re at the "=".
@@ -142,15 +145,22 @@ TEST_CASE("completion: bash completes `enmap-migrate snap<TAB>` in a real bash")
           subcommands_in_help({"snapshot", "--help"}));
 }
 
-TEST_CASE("completion: every option of `snapshot create --help` is completed, and only those") {
+TEST_CASE(
+    "completion: every option of `snapshot create --help` and of the program is completed, and only those") {
     test_support::TempDir tmp;
     auto script = tmp.path() / "enmap-migrate.bash";
     write_file(script, generate("bash"));
     auto offered = bash_complete(script, {"enmap-migrate", "snapshot", "create", "--"}, tmp.path());
-    auto help = test_support::run_cli({"snapshot", "create", "--help"});
-    REQUIRE(help.status == 0);
+    // The command's own options, and the program's and its parent's, which fall through to it.
     std::set<std::string> in_help;
-    std::string text = help.out;
+    std::string text;
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"snapshot", "create", "--help"}, {"snapshot", "--help"}, {"--help"}}) {
+        auto help = test_support::run_cli(args);
+        REQUIRE(help.status == 0);
+        // Only the options section: the program's help also names commands, not options.
+        text += help.out.substr(0, help.out.find("Subcommands:")) + "\n";
+    }
     std::replace(text.begin(), text.end(), ',', ' ');
     std::istringstream words(text);
     std::string word;
@@ -177,12 +187,16 @@ TEST_CASE("completion: fish completes subcommands, options and choices in a real
     auto r = run_script("fish", tmp.path() / "check.fish");
     REQUIRE_MESSAGE(r.status == 0, r.output);
     auto lines = lines_of(r.output);
-    REQUIRE(lines.size() == 7);
+    REQUIRE(lines.size() == 9);
     CHECK(lines[0].rfind("snapshot\t", 0) == 0);
-    CHECK(lines[2].rfind("--data-dir\t", 0) == 0);
-    CHECK(lines[4].rfind("5.7", 0) == 0);
-    CHECK(lines[5].rfind("5.9", 0) == 0);
-    CHECK(lines[6].rfind("6", 0) == 0);
+    std::set<std::string> da;
+    for (std::size_t i = 2; i < 5; ++i) {
+        da.insert(lines[i].substr(0, lines[i].find('\t')));
+    }
+    CHECK(da == std::set<std::string>{"--data-dir", "--database", "--database-file"});
+    CHECK(lines[6].rfind("5.7", 0) == 0);
+    CHECK(lines[7].rfind("5.9", 0) == 0);
+    CHECK(lines[8].rfind("6", 0) == 0);
     CHECK(run_script("fish", tmp.path() / "enmap-migrate.fish").status == 0);
     auto parsed = run_script("fish -n", tmp.path() / "enmap-migrate.fish");
     CHECK_MESSAGE(parsed.status == 0, parsed.output);

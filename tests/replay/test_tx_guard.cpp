@@ -157,8 +157,8 @@ TEST_CASE("tx_guard: a COMMIT that gets past preflight is caught, recorded and c
         pqxx::connection conn(db.url());
         pqxx::work tx(conn);
         replay::ensure_ledger(tx);
-        replay::RunRecord run{"src", "test", "digest", "", "replay", "db", replay::catalog_fingerprint(tx),
-                              {}};
+        replay::RunRecord run{"src", "test",  "digest", "", "replay", "db", replay::catalog_fingerprint(tx),
+                              {},    "replay"};
         run_id = replay::begin_run(tx, run);
         guard.start(tx);
         tx.exec("CREATE TABLE raw_points (key text PRIMARY KEY, value jsonb NOT NULL)");
@@ -192,7 +192,7 @@ TEST_CASE("tx_guard: a ROLLBACK that gets past preflight reports that nothing wa
         pqxx::connection conn(db.url());
         pqxx::work tx(conn);
         replay::ensure_ledger(tx);
-        replay::RunRecord run{"src", "test", "digest", "", "dry-run", "db", "", {}};
+        replay::RunRecord run{"src", "test", "digest", "", "dry-run", "db", "", {}, "dry-run"};
         run_id = replay::begin_run(tx, run);
         guard.start(tx);
         tx.exec("CREATE TABLE raw_points (key text PRIMARY KEY, value jsonb NOT NULL)");
