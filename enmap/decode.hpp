@@ -1,6 +1,6 @@
 #pragma once
 // enmap/ decoding: turns one stored Enmap value text, in any of its three encodings, into the
-// canonical JSON text of ../shared/CONTRACT.md section 2. A hand-written streaming transcoder:
+// canonical JSON text of docs/contract.md section 2. A hand-written streaming transcoder:
 // it never evaluates JavaScript and builds no DOM on the hot path.
 
 #include <cstdint>

@@ -93,7 +93,7 @@ struct Expected {
     std::vector<std::string> violation_paths;
 };
 
-/// The canonical JSON (CONTRACT.md section 2) of `value` under the policies of `options`, computed
+/// The canonical JSON (docs/contract.md section 2) of `value` under the policies of `options`, computed
 /// from the model alone (its own number, date and string formatting, not the decoder's).
 Expected expected_canonical(const JsValue& value, const DecodeOptions& options);
 

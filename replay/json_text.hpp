@@ -8,7 +8,7 @@
 
 namespace replay {
 
-/// What a scan of one JSON value found that jsonb would reject (CONTRACT.md, text policy).
+/// What a scan of one JSON value found that jsonb would reject (docs/contract.md, text policy).
 struct JsonTextIssues {
     bool nul = false;                 // a \u0000 escape
     bool unpaired_surrogate = false;  // a \ud800-\udfff escape without its pair

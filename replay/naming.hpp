@@ -1,5 +1,5 @@
 #pragma once
-// replay/ table naming (CONTRACT.md section 3): which raw_<name> table each enmap lands in.
+// replay/ table naming (docs/contract.md section 3): which raw_<name> table each enmap lands in.
 
 #include <map>
 #include <string>

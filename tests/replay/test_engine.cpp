@@ -88,7 +88,7 @@ TEST_CASE("engine: each fixture replays, reads back equal, and the ledger record
             ++checked;
         }
         CHECK(checked == report.rows);
-        // CONTRACT.md section 3: key text primary key, value jsonb not null.
+        // docs/contract.md section 3: key text primary key, value jsonb not null.
         CHECK(
             tx.exec1(
                   "SELECT count(*) FROM pg_index WHERE indisprimary AND indrelid = 'raw_points'::regclass")[0]

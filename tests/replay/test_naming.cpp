@@ -1,4 +1,4 @@
-// replay/naming.cpp: CONTRACT.md section 3 table names.
+// replay/naming.cpp: docs/contract.md section 3 table names.
 
 #include <doctest/doctest.h>
 
