@@ -20,7 +20,7 @@ COPY . .
 # from building the test runner, which the package does not hold.
 RUN --mount=type=cache,target=/root/.cache/ccache \
     cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
-          -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON \
+          -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON -DENMAP_MIGRATE_TESTS=OFF \
  && cmake --build /build -j"$(nproc)" --target enmap-migrate enmap-migrate-docs \
  && cd /build && cpack -G DEB -B /package
 

@@ -478,13 +478,6 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
         throw enmap::InputError("--data-dir " + dir.string() + ": not a folder",
                                 "give the bot's Enmap data folder (the one that holds enmap.sqlite)");
     }
-    // One rollback per folder at a time, for the whole run (recovery included).
-    snapshot::FileLock folder_lock(dir / k_folder_lock, "enmap-migrate rollback files");
-    struct stat folder {};
-    if (::geteuid() == 0 && ::stat(dir.c_str(), &folder) == 0) {
-        // Run with sudo: the bot's own user must be able to take the lock later.
-        [[maybe_unused]] int ignored = ::lchown((dir / k_folder_lock).c_str(), folder.st_uid, folder.st_gid);
-    }
     FilesReport report;
     auto id = store.resolve(options.snapshot_ref);
     report.snapshot_id = snapshot::to_hex(id);
@@ -500,6 +493,14 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
         fs::create_directories(dir);
         fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
         spdlog::info("created the data folder {} (mode 0700)", dir.string());
+    }
+    // One rollback per folder at a time, for the whole run (recovery included);
+    // taken once the folder exists, so that a missing one can be created first.
+    snapshot::FileLock folder_lock(dir / k_folder_lock, "enmap-migrate rollback files");
+    struct stat folder {};
+    if (::geteuid() == 0 && ::stat(dir.c_str(), &folder) == 0) {
+        // Run with sudo: the bot's own user must be able to take the lock later.
+        [[maybe_unused]] int ignored = ::lchown((dir / k_folder_lock).c_str(), folder.st_uid, folder.st_gid);
     }
     std::string db_name;
     nlohmann::json place = nlohmann::json::array();

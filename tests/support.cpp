@@ -115,7 +115,11 @@ RunResult run_cli(const std::vector<std::string>& args, const std::vector<std::s
             ::putenv(const_cast<char*>(kv.c_str()));
         }
         std::vector<char*> argv;
-        std::string binary = ENMAP_MIGRATE_BINARY;
+        // The crash tests' kill points live only in the test-hook binary (CMakeLists.txt).
+        bool kills = std::any_of(env.begin(), env.end(), [](const std::string& kv) {
+            return kv.rfind("ENMAP_MIGRATE_TEST_KILL_AT=", 0) == 0;
+        });
+        std::string binary = kills ? ENMAP_MIGRATE_HOOKS_BINARY : ENMAP_MIGRATE_BINARY;
         argv.push_back(binary.data());
         std::vector<std::string> copy = args;
         for (auto& a : copy) {

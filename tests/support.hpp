@@ -54,7 +54,8 @@ struct RunResult {
     std::string err;
 };
 
-/// Runs the built enmap-migrate binary with args (no shell), optional stdin text and extra env.
+/// Runs the built enmap-migrate binary with args (no shell), optional stdin text and extra env;
+/// with ENMAP_MIGRATE_TEST_KILL_AT in env, the test-hook build of it (enmap-migrate-test-hooks).
 RunResult run_cli(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
 
 /// Reads a whole file as bytes.

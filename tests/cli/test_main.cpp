@@ -25,3 +25,11 @@ TEST_CASE("cli: an unknown option is a usage error with status 2") {
     CHECK(r.status == 2);
     CHECK(r.err.find("no-such-option") != std::string::npos);
 }
+
+TEST_CASE("cli: the crash tests' kill points are in the test-hook binary only, not in enmap-migrate") {
+    // rollback/crash_hooks.cpp reads ENMAP_MIGRATE_TEST_KILL_AT; the product binary links the
+    // no-op rollback/crash_hooks_off.cpp instead (CMakeLists.txt).
+    const std::string k_variable = "ENMAP_MIGRATE_TEST_KILL_AT";
+    CHECK(test_support::read_file(ENMAP_MIGRATE_BINARY).find(k_variable) == std::string::npos);
+    CHECK(test_support::read_file(ENMAP_MIGRATE_HOOKS_BINARY).find(k_variable) != std::string::npos);
+}
