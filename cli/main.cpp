@@ -10,8 +10,8 @@
 
 #include "cli/options.hpp"
 #include "enmap/error.hpp"
-#include "replay/devdb.hpp"
 #include "replay/database_url.hpp"
+#include "replay/devdb.hpp"
 
 namespace {
 

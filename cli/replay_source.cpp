@@ -46,10 +46,11 @@ void add_tuning_options(CLI::App* command, ReplayTuning& options) {
     command->add_option(
         "--rename", options.renames,
         "ENMAP=TABLE: load ENMAP into raw_TABLE (repeatable; adds to the plan's \"renames\")");
-    command->add_option("--autonum", options.autonum,
-                        "ENMAP=N: ENMAP's autonum counter, for a source without internal::autonum (an export() "
-                        "file); without it, the highest key of an autonum-style enmap is used, with a warning "
-                        "(repeatable)");
+    command->add_option(
+        "--autonum", options.autonum,
+        "ENMAP=N: ENMAP's autonum counter, for a source without internal::autonum (an export() "
+        "file); without it, the highest key of an autonum-style enmap is used, with a warning "
+        "(repeatable)");
 }
 
 void apply_plan_settings(const std::string& plan_dir, SourceOptions& source, ReplayTuning& tuning) {
@@ -66,7 +67,10 @@ void apply_plan_settings(const std::string& plan_dir, SourceOptions& source, Rep
         std::vector<std::string> out;
         for (const auto& [enmap, value] : planned) {
             if (named.count(enmap) == 0) {
-                out.push_back(enmap + "=" + value);
+                std::string spec = enmap;
+                spec += "=";
+                spec += value;
+                out.push_back(std::move(spec));
             }
         }
         out.insert(out.end(), given.begin(), given.end());

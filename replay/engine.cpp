@@ -164,8 +164,9 @@ void Run::plan_autonum() {
             throw enmap::UsageError("--autonum " + enmap + "=" + std::to_string(n) +
                                     ": the source has no enmap of that name");
         }
+        const std::string& name = enmap;  // a lambda may not capture a structured binding (clang 14)
         auto it = std::find_if(m_autonum.begin(), m_autonum.end(),
-                               [&](const AutonumRow& a) { return a.enmap == enmap; });
+                               [&](const AutonumRow& a) { return a.enmap == name; });
         if (it != m_autonum.end()) {
             spdlog::warn("--autonum {}={} replaces the source's counter {}", enmap, n, it->lastnum);
             it->lastnum = n;
@@ -353,16 +354,25 @@ std::string Run::offending_keys(pqxx::dbtransaction& tx, const ModuleReport& rep
             if (found.empty()) {
                 continue;
             }
-            out += "\n  the statement fails on these rows of " + table + " (enmap '" + enmap +
-                   "'), the first " + std::to_string(found.size()) +
-                   " found by running it on halves of the table:";
+            out += "\n  the statement fails on these rows of ";
+            out += table;
+            out += " (enmap '";
+            out += enmap;
+            out += "'), the first ";
+            out += std::to_string(found.size());
+            out += " found by running it on halves of the table:";
             for (const auto& key : found) {
                 std::string value =
                     tx.exec1("SELECT value::text FROM " + name + " WHERE key = " + tx.quote(key))[0].c_str();
                 if (value.size() > 200) {
                     value = value.substr(0, 200) + "...";
                 }
-                out += "\n    " + enmap + "/" + key + ": " + value;
+                out += "\n    ";
+                out += enmap;
+                out += "/";
+                out += key;
+                out += ": ";
+                out += value;
             }
         }
     } catch (const pqxx::broken_connection&) {
@@ -418,7 +428,8 @@ void Run::run_drizzle(pqxx::work& tx) {
             m_current_step = k_drizzle_step;
             m_writes->begin_module(k_drizzle_step);
             m_writes->run_statement(sub, [&](pqxx::dbtransaction& t) {
-                m_report.drizzle_rows = apply_drizzle(t, m_drizzle, *m_plan.drizzle / "meta" / "_journal.json");
+                m_report.drizzle_rows =
+                    apply_drizzle(t, m_drizzle, *m_plan.drizzle / "meta" / "_journal.json");
             });
             m_guard.check(sub, m_plan.drizzle->string(), k_drizzle_step);
             objects = catalog_diff(before, catalog_objects(sub));
@@ -950,8 +961,9 @@ ValidationReport run_validate(Source& source, const std::string& database_url,
                      run_id)[0]
                 .c_str());
         for (const auto& [enmap, n] : given.items()) {
+            const std::string& name = enmap;  // a lambda may not capture a structured binding (clang 14)
             auto it = std::find_if(counters.begin(), counters.end(),
-                                   [&](const AutonumRow& a) { return a.enmap == enmap; });
+                                   [&](const AutonumRow& a) { return a.enmap == name; });
             if (it != counters.end()) {
                 it->lastnum = n.get<std::int64_t>();
             } else {

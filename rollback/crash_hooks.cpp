@@ -148,8 +148,8 @@ std::function<void(std::string_view)>& step_hook() {
 }
 }  // namespace
 
-void set_step_hook(std::function<void(std::string_view step)> hook) {
-    step_hook() = std::move(hook);
+void set_step_hook(const std::function<void(std::string_view step)>& hook) {
+    step_hook() = hook;
 }
 
 void kill_point(std::string_view step) {

@@ -14,7 +14,7 @@ void kill_point(std::string_view step);
 
 /// Tests only: a function kill_point calls with every step before anything else (empty: none), so
 /// a test can race a writer against a named step. Not thread-safe: set it before the run.
-void set_step_hook(std::function<void(std::string_view step)> hook);
+void set_step_hook(const std::function<void(std::string_view step)>& hook);
 
 /// The SQLite VFS that fold_database opens databases with: a counting wrapper of the default VFS
 /// under `fold-io:N`, else nullptr (the default VFS). Throws StoreError when it cannot register it.

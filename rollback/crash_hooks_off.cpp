@@ -8,7 +8,7 @@ namespace rollback {
 
 void kill_point(std::string_view /*step*/) {}
 
-void set_step_hook(std::function<void(std::string_view step)> /*hook*/) {}
+void set_step_hook(const std::function<void(std::string_view step)>& /*hook*/) {}
 
 const char* crash_test_vfs() {
     return nullptr;

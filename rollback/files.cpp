@@ -659,9 +659,12 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
             if (before.count(name) == 0 || fs::file_size(dir / name, ec) == 0 || ec) {
                 continue;
             }
-            std::string kept = name + ".orphaned-" + stamp;
+            std::string base = name;
+            base += ".orphaned-";
+            base += stamp;
+            std::string kept = base;
             for (int n = 2; fs::exists(dir / kept); ++n) {  // never over an earlier one
-                kept = name + ".orphaned-" + stamp + "-" + std::to_string(n);
+                kept = base + "-" + std::to_string(n);
             }
             if (::rename((dir / name).c_str(), (dir / kept).c_str()) != 0) {
                 throw enmap::Error("cannot move " + (dir / name).string() + " aside to " + kept + ": " +

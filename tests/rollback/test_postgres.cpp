@@ -12,8 +12,8 @@
 #include "enmap/sample.hpp"
 #include "replay/catalog.hpp"
 #include "replay/drizzle.hpp"
-#include "replay/ledger.hpp"
 #include "replay/engine.hpp"
+#include "replay/ledger.hpp"
 #include "replay/snapshot_source.hpp"
 #include "rollback/postgres.hpp"
 #include "snapshot/capture.hpp"
@@ -282,8 +282,8 @@ TEST_CASE(
     auto again = replay_plan(tmp, db.url(), plan);
     CHECK(again > run);
     auto after_second = all_tables(db.url());
-    for (const auto& [table, text] : after_first) {
-        CHECK_MESSAGE(after_second[table] == text, table);
+    for (const auto& entry : after_first) {
+        CHECK_MESSAGE(after_second[entry.first] == entry.second, entry.first);
     }
 }
 

@@ -99,12 +99,15 @@ TEST_CASE("archive hostile: a crafted manifest is refused before anything is wri
     }
     cases.emplace_back("{not json", "not JSON");
     std::size_t before = files_under(tmp.path() / "store");
-    for (const auto& [text, expected] : cases) {
+    for (const auto& one_case : cases) {
+        const auto& text = one_case.first;
+        const auto& expected = one_case.second;
         CAPTURE(text);
         fs::path archive = tmp.path() / "crafted.enmap-archive";
         // A good manifest first: nothing of it may be imported either.
         write_archive(archive, {good_manifest().dump(), text});
-        CHECK_THROWS_WITH_AS(store.import_archive(archive), doctest::Contains(expected.c_str()), enmap::InputError);
+        CHECK_THROWS_WITH_AS(store.import_archive(archive), doctest::Contains(expected.c_str()),
+                             enmap::InputError);
         CHECK(store.list().empty());
         CHECK(files_under(tmp.path() / "store") == before);
     }
