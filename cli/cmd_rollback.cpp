@@ -1,6 +1,7 @@
 // enmap-migrate rollback files|postgres: restore a snapshot's exact Enmap files, or undo a run in
 // PostgreSQL from its ledger.
 
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/options.hpp"
@@ -101,6 +102,9 @@ int run_rollback_postgres(const RollbackPostgresOptions& options, const GlobalOp
     o.module = options.module;
     o.force = options.force;
     o.store = globals.store;
+    if (const char* pg_dump = std::getenv("ENMAP_MIGRATE_PG_DUMP")) {
+        o.pg_dump = pg_dump;
+    }
     auto report = rollback::rollback_postgres(o);
     if (globals.json) {
         std::cout << report.to_json().dump(2) << "\n";
@@ -130,9 +134,18 @@ int run_rollback_postgres(const RollbackPostgresOptions& options, const GlobalOp
                   << report.cleanup_archive << "\n";
     }
     if (!report.saved_file.empty()) {
-        std::cout << "  tables changed after the run were saved first to " << report.saved_file
-                  << "\n  (load them back with: psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -f "
-                  << report.saved_file << ")\n";
+        std::cout << "  tables changed after the run were saved first, whole, by " << report.saved.method
+                  << ", to " << report.saved_file
+                  << "\n  (load them back with: psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -f " << report.saved_file
+                  << ")\n";
+        if (!report.saved.changes_file.empty()) {
+            std::cout << "  the rows written since the run are in " << report.saved.changes_file
+                      << " (docs/rollback.md: merging them back):\n";
+            for (const auto& t : report.saved.tables) {
+                std::cout << "    " << t.identity << ": " << t.rows_written_after << " row(s) written since the run, "
+                          << t.rows_gone << " of the run's rows gone; as " << t.changes_table << "\n";
+            }
+        }
     }
     if (report.fingerprint_checked) {
         std::cout << "  catalog fingerprint "
@@ -180,7 +193,8 @@ void register_rollback(CLI::App& app, GlobalOptions& globals) {
     p->add_option("--run", pg->run, "the run to undo (default: the newest committed run)");
     p->add_option("--module", pg->module, "undo only this module of the run");
     p->add_flag("--force", pg->force,
-                "save tables written to after the run into a file under the store, then drop them; "
+                "save tables written to after the run (whole, by pg_dump when one suits the server, and "
+                "the rows written since the run apart) under the store's saved/ folder, then drop them; "
                 "commit even when the catalog fingerprint differs");
     p->footer(
         "Exit statuses: 0 rolled back; 2 usage (unknown module); 6 PostgreSQL error (nothing changed);\n"

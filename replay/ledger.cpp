@@ -93,6 +93,10 @@ CREATE TABLE IF NOT EXISTS enmap_migrate.written_tables (
     PRIMARY KEY (run_id, module, identity)
 );
 ALTER TABLE enmap_migrate.runs ADD COLUMN IF NOT EXISTS kind text;
+-- The run's transaction ids: every row it wrote has an xmin in [xid_first, xid_end), and a row
+-- written after it has one at or past xid_end (rollback postgres --force lists those rows).
+ALTER TABLE enmap_migrate.runs ADD COLUMN IF NOT EXISTS xid_first bigint;
+ALTER TABLE enmap_migrate.runs ADD COLUMN IF NOT EXISTS xid_end bigint;
 )sql";
 
 std::string ms(double seconds) {
@@ -211,6 +215,29 @@ bool written_tables_exist(pqxx::transaction_base& tx) {
     return !tx.exec1("SELECT to_regclass('enmap_migrate.written_tables') IS NULL")[0].as<bool>();
 }
 
+namespace {
+
+// The run's transaction ids: its top-level id, and one past the newest id it has used. A write in a
+// fresh savepoint gets a new subtransaction id, newer than every id the run's savepoints used
+// before (ids are handed out in order); the row it writes carries it in xmin.
+void record_xid_span(pqxx::transaction_base& tx, std::int64_t run_id) {
+    std::string id = std::to_string(run_id);
+    tx.exec("SAVEPOINT enmap_migrate_xid_span");
+    auto r = tx.exec1("UPDATE enmap_migrate.runs SET xid_first = txid_current() WHERE id = " + id +
+                      " RETURNING xmin::text::bigint, txid_current()");
+    tx.exec("RELEASE SAVEPOINT enmap_migrate_xid_span");
+    constexpr std::int64_t k_wrap = std::int64_t{1} << 32;
+    auto newest32 = r[0].as<std::int64_t>();
+    auto top = r[1].as<std::int64_t>();
+    std::int64_t newest = (top / k_wrap) * k_wrap + newest32;
+    if (newest < top) {
+        newest += k_wrap;  // the 32-bit counter wrapped after the run's first id
+    }
+    tx.exec("UPDATE enmap_migrate.runs SET xid_end = " + std::to_string(newest + 1) + " WHERE id = " + id);
+}
+
+}  // namespace
+
 void finish_run(pqxx::transaction_base& tx, std::int64_t run_id, const std::string& status,
                 std::uint64_t rows, int modules_committed, int modules_failed, const std::string& error,
                 const nlohmann::json& lossy) {
@@ -218,7 +245,9 @@ void finish_run(pqxx::transaction_base& tx, std::int64_t run_id, const std::stri
             ", finished_at = clock_timestamp(), rows = " + std::to_string(rows) +
             ", modules_committed = " + std::to_string(modules_committed) +
             ", modules_failed = " + std::to_string(modules_failed) + ", error = " + opt_text(tx, error) +
-            ", lossy = " + tx.quote(lossy.dump()) + "::jsonb WHERE id = " + std::to_string(run_id));
+            ", lossy = " + tx.quote(lossy.dump()) +
+            "::jsonb WHERE id = " + std::to_string(run_id));
+    record_xid_span(tx, run_id);
 }
 
 std::vector<nlohmann::json> active_runs(pqxx::transaction_base& tx) {

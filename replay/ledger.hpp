@@ -100,7 +100,8 @@ void record_written_tables(pqxx::transaction_base& tx, std::int64_t run_id,
 /// True when the ledger has enmap_migrate.written_tables (a ledger from before it has not).
 bool written_tables_exist(pqxx::transaction_base& tx);
 
-/// Sets a run's final status (committed, partial, failed), totals and error.
+/// Sets a run's final status (committed, partial, failed), totals and error, and records the run's
+/// transaction id span (runs.xid_first, runs.xid_end).
 void finish_run(pqxx::transaction_base& tx, std::int64_t run_id, const std::string& status,
                 std::uint64_t rows, int modules_committed, int modules_failed, const std::string& error,
                 const nlohmann::json& lossy);

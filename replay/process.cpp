@@ -14,7 +14,8 @@
 
 namespace replay {
 
-ProcessResult run_process(const std::vector<std::string>& argv, const std::string& user) {
+ProcessResult run_process(const std::vector<std::string>& argv, const std::string& user,
+                          const std::vector<std::pair<std::string, std::string>>& env) {
     if (argv.empty()) {
         throw enmap::Error("run_process: empty command");
     }
@@ -51,6 +52,9 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
             }
             ::setenv("HOME", home.c_str(), 1);
             ::setenv("USER", user.c_str(), 1);
+        }
+        for (const auto& [name, value] : env) {
+            ::setenv(name.c_str(), value.c_str(), 1);
         }
         std::vector<char*> args;
         args.reserve(argv.size() + 1);

@@ -2,6 +2,7 @@
 // Running helper programs (initdb, pg_ctl) without a shell, optionally as another user.
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace replay {
@@ -13,7 +14,9 @@ struct ProcessResult {
 };
 
 /// Runs argv[0] with argv (no shell), as `user` when non-empty (we must be root then), with
-/// stdin from /dev/null. Throws enmap::Error when the program cannot be started at all.
-ProcessResult run_process(const std::vector<std::string>& argv, const std::string& user = {});
+/// stdin from /dev/null, and with `env` (NAME, value) added to the environment. Throws enmap::Error
+/// when the program cannot be started at all.
+ProcessResult run_process(const std::vector<std::string>& argv, const std::string& user = {},
+                          const std::vector<std::pair<std::string, std::string>>& env = {});
 
 }  // namespace replay

@@ -266,6 +266,26 @@ std::string redact_url(std::string_view url) {
     return sound ? out : rebuilt(parsed);
 }
 
+SplitConninfo split_password(std::string_view url) {
+    Parsed parsed = parse(url);
+    if (!parsed.ok) {
+        throw enmap::UsageError("libpq cannot parse the connection string " + redact_url(url),
+                                "give a postgresql:// URL or a keyword=value conninfo string");
+    }
+    SplitConninfo out;
+    Parsed kept;
+    kept.ok = true;
+    for (const auto& [k, v] : parsed.options) {
+        if (!parsed.secret(k)) {
+            kept.options.emplace_back(k, v);
+        } else if (k == "password") {
+            out.password = v;
+        }
+    }
+    out.conninfo = rebuilt(kept);
+    return out;
+}
+
 std::string redact_message(std::string_view message, std::string_view url) {
     std::string out(message);
     Parsed parsed = parse(url);

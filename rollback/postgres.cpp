@@ -294,6 +294,24 @@ nlohmann::json PostgresReport::to_json() const {
     for (const auto& c : changed) {
         changed_json.push_back({{"table", c.identity}, {"rows_then", c.rows_then}, {"rows_now", c.rows_now}});
     }
+    nlohmann::json saved_json = nullptr;
+    if (!saved.tables_file.empty()) {
+        nlohmann::json tables = nlohmann::json::array();
+        for (const auto& t : saved.tables) {
+            tables.push_back({{"table", t.identity},
+                              {"rows_now", t.rows_now},
+                              {"rows_written_after", t.rows_written_after < 0 ? nlohmann::json(nullptr)
+                                                                               : nlohmann::json(t.rows_written_after)},
+                              {"rows_gone", t.rows_gone < 0 ? nlohmann::json(nullptr) : nlohmann::json(t.rows_gone)},
+                              {"changes_table", t.changes_table.empty() ? nlohmann::json(nullptr)
+                                                                        : nlohmann::json(t.changes_table)}});
+        }
+        saved_json = {{"tables_file", saved.tables_file},
+                      {"method", saved.method},
+                      {"changes_file", saved.changes_file.empty() ? nlohmann::json(nullptr)
+                                                                  : nlohmann::json(saved.changes_file)},
+                      {"tables", tables}};
+    }
     nlohmann::json restored_json = nlohmann::json::array();
     for (const auto& r : restored) {
         restored_json.push_back({{"table", r.identity},
@@ -314,6 +332,7 @@ nlohmann::json PostgresReport::to_json() const {
             {"drizzle_rows_deleted", drizzle_rows_deleted},
             {"changed_tables", changed_json},
             {"saved_file", saved_file.empty() ? nlohmann::json(nullptr) : nlohmann::json(saved_file)},
+            {"saved", saved_json},
             {"fingerprint_checked", fingerprint_checked},
             {"fingerprint_matches", fingerprint_matches},
             {"fingerprint", fingerprint}};
@@ -331,47 +350,6 @@ void record_action(pqxx::transaction_base& tx, std::int64_t run_id, const std::s
     tx.exec("INSERT INTO enmap_migrate.actions (run_id, action, details) VALUES (" +
             (run_id > 0 ? std::to_string(run_id) : std::string("NULL")) + ", " + tx.quote(action) + ", " +
             tx.quote(details.dump()) + "::jsonb)");
-}
-
-void save_tables(pqxx::transaction_base& tx, const std::vector<std::string>& identities,
-                 const std::filesystem::path& tmp_dir, const std::filesystem::path& out) {
-    snapshot::AtomicFile file(tmp_dir);
-    file.write(
-        "-- enmap-migrate rollback postgres: tables saved before they were dropped.\n"
-        "-- Load them back with: psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -f THIS_FILE\n"
-        "SET client_encoding = 'UTF8';\n");
-    for (const auto& identity : identities) {
-        auto meta = tx.exec1(
-            "SELECT quote_ident(n.nspname), quote_ident(n.nspname) || '.' || quote_ident(c.relname) "
-            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = " +
-            tx.quote(identity) + "::regclass");
-        std::string schema = meta[0].c_str();
-        std::string qualified = meta[1].c_str();
-        std::string columns;
-        std::string names;
-        for (const auto& row :
-             tx.exec("SELECT quote_ident(attname), format_type(atttypid, atttypmod), attnotnull FROM "
-                     "pg_attribute "
-                     "WHERE attrelid = " +
-                     tx.quote(identity) + "::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum")) {
-            columns += std::string(columns.empty() ? "" : ",\n") + "    " + row[0].c_str() + " " +
-                       row[1].c_str() + (row[2].as<bool>() ? " NOT NULL" : "");
-            names += std::string(names.empty() ? "" : ", ") + row[0].c_str();
-        }
-        file.write("\nCREATE SCHEMA IF NOT EXISTS " + schema + ";\nCREATE TABLE " + qualified + " (\n" +
-                   columns + "\n);\nCOPY " + qualified + " (" + names + ") FROM stdin;\n");
-        pqxx::stream_from stream(tx, qualified);
-        std::string line;
-        while (stream.get_raw_line(line)) {
-            if (line.empty() || line.back() != '\n') {
-                line += '\n';
-            }
-            file.write(line);
-        }
-        stream.complete();
-        file.write("\\.\n");
-    }
-    file.commit(out);
 }
 
 PostgresReport rollback_postgres(const PostgresOptions& options) {
@@ -498,20 +476,40 @@ PostgresReport rollback_postgres(const PostgresOptions& options) {
             if (!options.force) {
                 throw enmap::RefusedError(
                     "these tables of run " + run + " changed after the run (the bot wrote to them):" + list,
-                    "nothing was dropped. Pass --force to save them with COPY into a file under the store "
-                    "and then drop them");
+                    "nothing was dropped. Pass --force to save them (whole, with their definitions, and the "
+                    "rows written since the run in a file of their own) under the store's saved/ folder, "
+                    "and then roll back");
             }
             snapshot::Store store(options.store, snapshot::Store::Access::k_write,
                                   "enmap-migrate rollback postgres");
-            std::filesystem::path out = store.root() / "saved" / ("run-" + run + "-" + utc_stamp() + ".sql");
-            std::vector<std::string> identities;
-            for (const auto& c : report.changed) {
-                identities.push_back(c.identity);
+            rollback::SaveRequest save;
+            save.database_url = options.database_url;
+            save.tmp_dir = store.tmp_dir();
+            save.base = store.root() / "saved" / ("run-" + run + "-" + utc_stamp());
+            save.pg_dump = options.pg_dump;
+            auto xid = tx.exec1("SELECT xid_end FROM enmap_migrate.runs WHERE id = " + run)[0];
+            if (!xid.is_null()) {
+                save.xid_end = xid.as<std::int64_t>();
             }
-            save_tables(tx, identities, store.tmp_dir(), out);
-            report.saved_file = out.string();
-            spdlog::warn("saved the changed tables of run {} to {} before dropping them:{}", run,
-                         out.string(), list);
+            for (const auto& c : report.changed) {
+                save.tables.push_back({c.identity, c.rows_then});
+            }
+            report.saved = save_changed_tables(tx, save);
+            report.saved_file = report.saved.tables_file;
+            spdlog::warn("saved the changed tables of run {} to {} ({}) before dropping them:{}", run,
+                         report.saved.tables_file, report.saved.method, list);
+            if (report.saved.changes_file.empty()) {
+                spdlog::warn("run {} has no recorded transaction span (a ledger older than this version): "
+                             "no list of the rows written since the run",
+                             run);
+            } else {
+                std::string rows;
+                for (const auto& t : report.saved.tables) {
+                    rows += "\n  " + t.identity + ": " + std::to_string(t.rows_written_after) +
+                            " row(s) written since the run, " + std::to_string(t.rows_gone) + " of its rows gone";
+                }
+                spdlog::warn("the rows written since the run are in {}:{}", report.saved.changes_file, rows);
+            }
         }
 
         // Drizzle rows first: their table may be among the objects to drop.

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "rollback/saved_tables.hpp"
+
 namespace rollback {
 
 /// What `rollback postgres` was asked to do.
@@ -22,6 +24,8 @@ struct PostgresOptions {
     std::string module;                  // empty: every module of the run
     bool force = false;                  // save changed tables under the store, then drop them
     std::filesystem::path store;         // where --force saves tables
+    std::string pg_dump;                 // --force: "" finds the pg_dump that suits the server,
+                                         // "none" builds the tables' definitions from the catalog
 };
 
 /// A table the run created whose contents changed after the run.
@@ -52,7 +56,8 @@ struct PostgresReport {
     std::vector<RestoredTable> restored;  // tables the run wrote to that existed before it
     std::string cleanup_archive;          // the run was cleaned up (--force): the archive cleanup recorded
     std::vector<ChangedTable> changed;
-    std::string saved_file;  // the COPY dump of the changed tables (--force)
+    std::string saved_file;  // the changed tables, whole, with their definitions (--force)
+    SaveReport saved;        // that file, how it was made, and the rows written since the run
     bool fingerprint_checked = false;
     bool fingerprint_matches = false;
     std::string fingerprint;  // the catalog's fingerprint now

@@ -159,8 +159,15 @@ public:
     void commit(std::size_t n) { m_length += n; }
 
 private:
+    // Doubles, but never past the capacity the caller reserved when that is enough: a 300 MB value
+    // whose string was reserved for it must not be copied into a 600 MB one (tests/cli/test_dump.cpp).
     void grow(std::size_t n) {
-        m_s.resize(std::max(m_s.size() * 2, m_length + n + 64));
+        std::size_t need = m_length + n;
+        std::size_t next = std::max(m_s.size() * 2, need + 64);
+        if (need <= m_s.capacity()) {
+            next = std::min(next, m_s.capacity());
+        }
+        m_s.resize(next);
         m_data = m_s.data();
     }
 

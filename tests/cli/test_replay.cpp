@@ -98,6 +98,14 @@ TEST_CASE("cli replay: a dry run prints the report and leaves nothing") {
     CHECK(r.out.find("replay dry-run") != std::string::npos);
     CHECK(r.out.find("validation: 9 tables, 107 rows, ok") != std::string::npos);
     CHECK(replay_test::user_relations(db.url()) == 0);
+    // Every module's line says "passed": a dry run's ROLLBACK commits nothing.
+    std::size_t passed = 0;
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);) {
+        CHECK_MESSAGE(line.find(" committed ") == std::string::npos, line);
+        passed += line.find(" passed ") != std::string::npos ? 1 : 0;
+    }
+    CHECK(passed >= 9);
 }
 
 TEST_CASE("cli plan init: the written plan replays") {

@@ -70,6 +70,29 @@ std::string table_text(const std::string& url, const std::string& table) {
     return query_value(url, "SELECT string_agg(t::text, E'\\n' ORDER BY t::text) FROM " + table + " t");
 }
 
+// A table's definition as text: columns (type, NOT NULL, identity, default), constraints, indexes.
+std::string definition(const std::string& url, const std::string& table) {
+    std::string oid = "'" + table + "'::regclass";
+    return query_value(
+        url,
+        "SELECT (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || "
+        "a.attnotnull || ' ' || a.attidentity::text || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), ''), ', ' "
+        "ORDER BY a.attnum) FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = "
+        "a.attnum WHERE a.attrelid = " +
+            oid +
+            " AND a.attnum > 0 AND NOT a.attisdropped) || ' | ' || (SELECT coalesce(string_agg(conname || ' ' || "
+            "pg_get_constraintdef(oid), ', ' ORDER BY conname), '') FROM pg_constraint WHERE conrelid = " +
+            oid +
+            ") || ' | ' || (SELECT coalesce(string_agg(pg_get_indexdef(indexrelid), ', ' ORDER BY indexrelid), '') "
+            "FROM pg_index WHERE indrelid = " +
+            oid + ")");
+}
+
+bool load_script(const std::string& url, const std::string& file) {
+    std::string load = "psql -q -v ON_ERROR_STOP=1 '" + url + "' -f '" + file + "' >/dev/null";
+    return std::system(load.c_str()) == 0;
+}
+
 }  // namespace
 
 TEST_CASE("rollback postgres: drops everything the run created and the catalog fingerprint is identical") {
@@ -122,10 +145,16 @@ TEST_CASE("rollback postgres: --module undoes one module, then the rest of the r
 }
 
 TEST_CASE(
-    "rollback postgres: refuses when the bot wrote after the run, and --force keeps a dump that loads back") {
+    "rollback postgres: refuses when the bot wrote after the run; --force saves the tables whole, with "
+    "their definitions, and the rows written since the run apart") {
+    std::string pg_dump;
+    SUBCASE("by pg_dump") { pg_dump = ""; }
+    SUBCASE("from the catalog, without pg_dump") { pg_dump = "none"; }
     TempDir tmp;
     TestDatabase db;
     auto run = replay_sample(tmp, db.url());
+    CHECK(query_value(db.url(), "SELECT xid_end > xid_first FROM enmap_migrate.runs WHERE id = " +
+                                    std::to_string(run)) == "t");
     {
         pqxx::connection conn(db.url());
         pqxx::work tx(conn);
@@ -135,10 +164,14 @@ TEST_CASE(
         tx.exec(
             "UPDATE raw_points SET value = '{\"changed\": true}' WHERE key = (SELECT min(key) FROM "
             "raw_points)");
+        tx.exec("DELETE FROM raw_points WHERE key = (SELECT max(key) FROM raw_points)");
         tx.commit();
     }
     auto tags = table_text(db.url(), "tags");
     auto points = table_text(db.url(), "raw_points");
+    auto tags_definition = definition(db.url(), "public.tags");
+    auto points_definition = definition(db.url(), "public.raw_points");
+    auto points_rows = std::stoll(query_value(db.url(), "SELECT count(*) FROM raw_points"));
 
     try {
         rollback::rollback_postgres(undo(db.url(), tmp));
@@ -154,19 +187,46 @@ TEST_CASE(
 
     auto o = undo(db.url(), tmp);
     o.force = true;
+    o.pg_dump = pg_dump;
     auto report = rollback::rollback_postgres(o);
     CHECK(report.status == "rolled_back");
     REQUIRE(report.changed.size() == 2);
     REQUIRE_FALSE(report.saved_file.empty());
     CHECK(fs::path(report.saved_file).parent_path() == tmp.path() / "store" / "saved");
+    CHECK(report.saved.method.rfind(pg_dump.empty() ? "pg_dump " : "catalog (", 0) == 0);
     CHECK(replay_test::user_relations(db.url()) == 0);
 
+    // The whole tables load back with their rows, primary keys, defaults and indexes.
     TestDatabase restored;
-    std::string load =
-        "psql -q -v ON_ERROR_STOP=1 '" + restored.url() + "' -f '" + report.saved_file + "' >/dev/null";
-    REQUIRE(std::system(load.c_str()) == 0);
+    REQUIRE(load_script(restored.url(), report.saved_file));
     CHECK(table_text(restored.url(), "tags") == tags);
     CHECK(table_text(restored.url(), "raw_points") == points);
+    CHECK(definition(restored.url(), "public.tags") == tags_definition);
+    CHECK(definition(restored.url(), "public.raw_points") == points_definition);
+    CHECK(tags_definition.find("PRIMARY KEY") != std::string::npos);
+
+    // Only the rows written since the run: the new tag, the updated point; the deleted point counted.
+    REQUIRE_FALSE(report.saved.changes_file.empty());
+    REQUIRE(report.saved.tables.size() == 2);
+    std::map<std::string, rollback::SavedTable> saved;
+    for (const auto& t : report.saved.tables) {
+        saved[t.identity] = t;
+    }
+    REQUIRE(saved.count("tags") + saved.count("public.tags") == 1);
+    const auto& saved_tags = saved.count("tags") != 0 ? saved["tags"] : saved["public.tags"];
+    const auto& saved_points = saved.count("raw_points") != 0 ? saved["raw_points"] : saved["public.raw_points"];
+    CHECK(saved_tags.rows_written_after == 1);
+    CHECK(saved_tags.rows_gone == 0);
+    CHECK(saved_points.rows_written_after == 1);
+    CHECK(saved_points.rows_gone == 2);  // the deleted row and the updated row's old version
+    CHECK(saved_points.rows_now == points_rows);
+    TestDatabase changes;
+    REQUIRE(load_script(changes.url(), report.saved.changes_file));
+    CHECK(query_value(changes.url(), "SELECT string_agg(name, ',') FROM " + saved_tags.changes_table)
+              .ends_with("-written-live"));
+    CHECK(query_value(changes.url(), "SELECT count(*) FROM " + saved_tags.changes_table) == "1");
+    CHECK(query_value(changes.url(), "SELECT value::text FROM " + saved_points.changes_table) ==
+          "{\"changed\": true}");
 }
 
 namespace {
