@@ -327,6 +327,7 @@ std::string redact_message(std::string_view message, std::string_view url) {
         masks.push_back(s);
     }
     std::vector<std::string> decoded;
+    decoded.reserve(masks.size());
     for (const auto& m : masks) {
         decoded.push_back(percent_decode(m));
     }

@@ -154,6 +154,7 @@ void restore_tables(pqxx::dbtransaction& tx, const std::string& run, const std::
         return;
     }
     std::vector<std::string> identities;
+    identities.reserve(tables.size());
     for (const auto& t : tables) {
         identities.push_back(t.identity);
     }
