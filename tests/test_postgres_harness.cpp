@@ -7,7 +7,7 @@
 
 #include "tests/support.hpp"
 
-TEST_CASE("harness: 10,000 jsonb rows stream in with COPY and read back equal") {
+TEST_CASE("harness: 10,000 jsonb rows stream in with COPY and read back equal" * doctest::test_suite("pg")) {
     test_support::TestDatabase db;
     pqxx::connection conn(db.url());
     {

@@ -11,6 +11,9 @@
 #include "tests/snapshot/snapshot_support.hpp"
 #include "tests/support.hpp"
 
+// Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
+TEST_SUITE_BEGIN("pg");
+
 namespace fs = std::filesystem;
 using test_support::run_cli;
 
@@ -92,3 +95,5 @@ TEST_CASE("cli status: names the project's dev database and whether it runs") {
     CHECK(ledger["devdb"]["folder"] == devdb.string());
     CHECK(ledger["devdb"]["running"] == false);
 }
+
+TEST_SUITE_END();

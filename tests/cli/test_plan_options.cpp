@@ -10,6 +10,9 @@
 #include "tests/snapshot/snapshot_support.hpp"
 #include "tests/support.hpp"
 
+// Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
+TEST_SUITE_BEGIN("pg");
+
 namespace fs = std::filesystem;
 using test_support::run_cli;
 
@@ -152,3 +155,5 @@ TEST_CASE(
     CHECK(r.err.find("names no drizzle folder") != std::string::npos);
     CHECK(replay_test::query_value(db.url(), "SELECT count(*) FROM guild_config") == "3");
 }
+
+TEST_SUITE_END();

@@ -10,6 +10,9 @@
 #include "tests/replay/replay_support.hpp"
 #include "tests/support.hpp"
 
+// Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
+TEST_SUITE_BEGIN("pg");
+
 using test_support::run_cli;
 
 namespace {
@@ -150,3 +153,5 @@ TEST_CASE("cli replay: usage and connection errors, with the password kept out")
         {"--database", "postgresql://x@127.0.0.1:1/x", "replay", "--source-jsonl", "/nonexistent.jsonl"});
     CHECK(missing.status == 3);
 }
+
+TEST_SUITE_END();

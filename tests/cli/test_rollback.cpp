@@ -9,6 +9,9 @@
 #include "tests/replay/replay_support.hpp"
 #include "tests/support.hpp"
 
+// Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
+TEST_SUITE_BEGIN("pg");
+
 namespace fs = std::filesystem;
 using replay_test::query_value;
 using test_support::run_cli;
@@ -175,3 +178,5 @@ TEST_CASE(
     CHECK(test_support::read_file(tmp.path() / "out" / "enmap.sqlite") ==
           test_support::read_file(bot / "enmap.sqlite"));
 }
+
+TEST_SUITE_END();

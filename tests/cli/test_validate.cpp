@@ -12,6 +12,9 @@
 #include "tests/snapshot/snapshot_support.hpp"
 #include "tests/support.hpp"
 
+// Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
+TEST_SUITE_BEGIN("pg");
+
 namespace fs = std::filesystem;
 using test_support::run_cli;
 
@@ -125,3 +128,5 @@ TEST_CASE("cli rollback files: a --data-dir that does not exist yet is created, 
     CHECK((fs::status(fresh).permissions() & fs::perms::all) == fs::perms::owner_all);
     CHECK(test_support::read_file(fresh / "enmap.sqlite") == test_support::read_file(data / "enmap.sqlite"));
 }
+
+TEST_SUITE_END();

@@ -12,6 +12,9 @@
 #include "tests/replay/replay_support.hpp"
 #include "tests/support.hpp"
 
+// Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
+TEST_SUITE_BEGIN("pg");
+
 namespace fs = std::filesystem;
 using test_support::run_cli;
 
@@ -264,3 +267,5 @@ TEST_CASE("doctor --snapshot: estimates the replay's duration from the snapshot'
     CHECK(estimate < measured * 5);
     CHECK(estimate > measured / 5);
 }
+
+TEST_SUITE_END();

@@ -14,6 +14,9 @@
 #include "tests/replay/replay_support.hpp"
 #include "tests/support.hpp"
 
+// Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
+TEST_SUITE_BEGIN("pg");
+
 namespace {
 
 // Runs a shell command, returns its exit status and output (stdout and stderr).
@@ -107,3 +110,5 @@ TEST_CASE(
     CHECK(output.find("\"ok\":true") != std::string::npos);
     CHECK(replay_test::query_value(db.url(), "SELECT count(*) FROM drizzle.__drizzle_migrations") == "2");
 }
+
+TEST_SUITE_END();

@@ -15,6 +15,9 @@
 #include "tests/replay/replay_support.hpp"
 #include "tests/support.hpp"
 
+// Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
+TEST_SUITE_BEGIN("pg");
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -170,3 +173,5 @@ TEST_CASE("drizzle skip hazard: entries the target already records are not a haz
     CHECK(skips[0].tag == "0000_init");
     CHECK(skips[0].newest == 1717000200000);
 }
+
+TEST_SUITE_END();

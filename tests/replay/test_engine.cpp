@@ -19,6 +19,9 @@
 #include "tests/replay/replay_support.hpp"
 #include "tests/support.hpp"
 
+// Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
+TEST_SUITE_BEGIN("pg");
+
 using replay_test::query_value;
 using replay_test::user_relations;
 using replay_test::write_file;
@@ -559,3 +562,5 @@ TEST_CASE("engine: a failing transform names the Enmap keys and values at fault"
     CHECK(not_null.find("tickets/31: {\"n\": 31}") != std::string::npos);
     CHECK(not_null.find("tickets/8:") == std::string::npos);
 }
+
+TEST_SUITE_END();

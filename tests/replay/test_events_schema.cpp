@@ -12,6 +12,9 @@
 #include "tests/replay/replay_support.hpp"
 #include "tests/support.hpp"
 
+// Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
+TEST_SUITE_BEGIN("pg");
+
 using test_support::run_cli;
 
 namespace {
@@ -130,3 +133,5 @@ TEST_CASE("events: every event of real replay and rehearse runs validates agains
     }
     CHECK(seen.size() == 7);
 }
+
+TEST_SUITE_END();

@@ -12,6 +12,9 @@
 #include "replay/json_text.hpp"
 #include "tests/support.hpp"
 
+// Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
+TEST_SUITE_BEGIN("pg");
+
 namespace {
 const std::vector<std::string> k_corpus = {
     R"({"b":1,"a":2,"aa":3,"A":4})",
@@ -102,3 +105,5 @@ TEST_CASE("json_text: decode_json_string decodes escapes and replaces NUL with U
     CHECK(out == "a\xEF\xBF\xBD\xC3\xA9\xF0\x9F\x8E\x89");
     CHECK(issues.nul);
 }
+
+TEST_SUITE_END();

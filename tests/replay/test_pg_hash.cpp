@@ -7,6 +7,9 @@
 #include "replay/pg_hash.hpp"
 #include "tests/support.hpp"
 
+// Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
+TEST_SUITE_BEGIN("pg");
+
 TEST_CASE("pg_hash: pg_hash_text_extended equals PostgreSQL's hashtextextended") {
     test_support::TestDatabase db;
     pqxx::connection conn(db.url());
@@ -31,3 +34,5 @@ TEST_CASE("pg_hash: pg_hash_text_extended equals PostgreSQL's hashtextextended")
         }
     }
 }
+
+TEST_SUITE_END();

@@ -20,6 +20,9 @@
 #include "tests/snapshot/snapshot_support.hpp"
 #include "tests/support.hpp"
 
+// Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
+TEST_SUITE_BEGIN("pg");
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -282,3 +285,5 @@ TEST_CASE("snapshot source: a damaged chunk read through the store's VFS is a st
     replay::SnapshotSource source(tmp.path() / "store", "lone");
     CHECK_THROWS_AS(source.prepare({}), enmap::StoreError);
 }
+
+TEST_SUITE_END();

@@ -15,6 +15,9 @@
 #include "tests/replay/replay_support.hpp"
 #include "tests/support.hpp"
 
+// Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
+TEST_SUITE_BEGIN("pg");
+
 using replay_test::query_value;
 
 namespace {
@@ -207,3 +210,5 @@ TEST_CASE(
     CHECK(tx.exec1("SELECT to_regclass('raw_gone') IS NULL")[0].as<bool>());
     CHECK(tx.exec1("SELECT count(*) FROM raw_t")[0].as<std::size_t>() == rows.size());
 }
+
+TEST_SUITE_END();

@@ -8,6 +8,9 @@
 #include "tests/replay/replay_support.hpp"
 #include "tests/support.hpp"
 
+// Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
+TEST_SUITE_BEGIN("pg");
+
 TEST_CASE("replay: a database's statement and idle-in-transaction timeouts do not cut its transaction") {
     test_support::TempDir dir;
     test_support::TestDatabase db;
@@ -40,3 +43,5 @@ TEST_CASE("replay: a database's statement and idle-in-transaction timeouts do no
     // Outside replay's transaction the database's settings still hold.
     CHECK(replay_test::query_value(db.url(), "SHOW statement_timeout") == "1s");
 }
+
+TEST_SUITE_END();

@@ -15,6 +15,9 @@
 #include "tests/replay/replay_support.hpp"
 #include "tests/support.hpp"
 
+// Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
+TEST_SUITE_BEGIN("pg");
+
 using replay_test::query_value;
 using replay_test::user_relations;
 using replay_test::write_file;
@@ -211,3 +214,5 @@ TEST_CASE("tx_guard: a COMMIT after an E'\\'' string is a statement of its own")
     CHECK(replay::transaction_control(statements[1].sql) == "COMMIT");
     CHECK(replay::sql_keywords("SELECT E'\\'' , x").back() == "X");
 }
+
+TEST_SUITE_END();

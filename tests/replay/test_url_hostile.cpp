@@ -14,6 +14,9 @@
 #include "tests/replay/replay_support.hpp"
 #include "tests/support.hpp"
 
+// Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
+TEST_SUITE_BEGIN("pg");
+
 using replay_test::query_value;
 using replay_test::write_file;
 
@@ -182,3 +185,5 @@ TEST_CASE("url: --database-file is read and --database with a password gets a wa
     CHECK(warned.err.find("Hunter2") == std::string::npos);
     CHECK((warned.out + warned.err).find("Hunter2") == std::string::npos);
 }
+
+TEST_SUITE_END();

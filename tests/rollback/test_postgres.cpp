@@ -20,6 +20,9 @@
 #include "tests/replay/replay_support.hpp"
 #include "tests/support.hpp"
 
+// Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
+TEST_SUITE_BEGIN("pg");
+
 namespace fs = std::filesystem;
 using replay_test::query_value;
 using test_support::TempDir;
@@ -403,3 +406,5 @@ TEST_CASE("rollback postgres: a ledger written before written_tables and kind is
     CHECK(query_value(db.url(), "SELECT kind FROM enmap_migrate.runs WHERE id = " + std::to_string(again)) ==
           "replay");
 }
+
+TEST_SUITE_END();
