@@ -168,7 +168,7 @@ TEST_CASE("doctor: missing privileges fail, and granting them passes") {
         pqxx::nontransaction tx(conn);
         tx.exec("CREATE ROLE " + role + " LOGIN");
     }
-    std::string url = db.url();
+    const std::string& url = db.url();
     std::string as_role = "postgresql://" + role + url.substr(url.find('@'));
     auto j = doctor_json({"--database", as_role}, 6);
     CHECK(check(j, "privilege_database")["status"] == "warn");
@@ -204,7 +204,7 @@ TEST_CASE("doctor: missing privileges fail, and granting them passes") {
 TEST_CASE("doctor: a database that is not UTF8 fails; timeouts warn and say replay sets them itself") {
     test_support::TestDatabase db;
     std::string ascii = db.name() + "_ascii";
-    std::string url = db.url();
+    const std::string& url = db.url();
     std::string ascii_url = url.substr(0, url.rfind('/') + 1) + ascii;
     {
         pqxx::connection conn(db.url());

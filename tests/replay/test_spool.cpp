@@ -18,7 +18,6 @@
 // Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
 TEST_SUITE_BEGIN("pg");
 
-using replay_test::query_value;
 
 namespace {
 

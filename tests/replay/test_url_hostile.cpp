@@ -139,7 +139,7 @@ TEST_CASE("url: a replay with a hostile password keeps it out of the ledger and 
         tx.exec("CREATE ROLE enmap_hostile_pw LOGIN SUPERUSER PASSWORD " + tx.quote(password));
     }
     // The test cluster trusts local connections, so the password is carried but not needed.
-    std::string base = db.url();
+    const std::string& base = db.url();
     std::string url =
         "postgresql://enmap_hostile_pw:" + encode_reserved(password) + "@" + base.substr(base.find('@') + 1);
     write_file(dir.path() / "dump.jsonl", "{\"table\":\"points\",\"key\":\"a\",\"value\":1}\n");
@@ -178,7 +178,7 @@ TEST_CASE("url: --database-file is read and --database with a password gets a wa
     auto missing = test_support::run_cli({"--database-file", (dir.path() / "none").string(), "status"});
     CHECK(missing.status == 3);
     CHECK(missing.err.find("none") != std::string::npos);
-    std::string base = db.url();
+    const std::string& base = db.url();
     std::string with_password = "postgresql://postgres:Hunter2%3Fx@" + base.substr(base.find('@') + 1);
     auto warned = test_support::run_cli({"--database", with_password, "status"});
     CHECK(warned.err.find("ps") != std::string::npos);
