@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 
@@ -27,6 +28,32 @@ constexpr double k_min_share_ids = 0.05;
 constexpr double k_min_share_integers = 0.9;
 constexpr double k_foreign_key_share = 0.99;
 
+// Whether a member name names the table: `reminderId`, `reminder_ids` or `reminder` for `reminders`.
+bool names_table(const std::string& member, const std::string& table) {
+    auto lower = [](std::string text) {
+        std::string out;
+        for (char c : text) {
+            if (c != '_' && c != '-') {
+                out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            }
+        }
+        return out;
+    };
+    std::string name = lower(member);
+    std::string target = lower(table);
+    for (const char* suffix : {"ids", "id", "s"}) {
+        std::string_view sv(suffix);
+        if (name.size() > sv.size() && name.compare(name.size() - sv.size(), sv.size(), sv) == 0) {
+            name.resize(name.size() - sv.size());
+            break;
+        }
+    }
+    if (target.size() > 1 && target.back() == 's') {
+        target.pop_back();
+    }
+    return !name.empty() && name == target;
+}
+
 nlohmann::json relationships(const std::vector<std::unique_ptr<TableProfile>>& profiles,
                              const nlohmann::json& tables) {
     nlohmann::json out = nlohmann::json::array();
@@ -47,8 +74,10 @@ nlohmann::json relationships(const std::vector<std::unique_ptr<TableProfile>>& p
                 double share = static_cast<double>(found) / static_cast<double>(c.sample->size());
                 const std::string dominant = tables[u]["keys"].value("dominant", "");
                 bool integer_keys = dominant == "integer";
+                // small integers match by chance: a field must also be named after the table
                 if (found == 0 || share < (c.integers ? k_min_share_integers : k_min_share_ids) ||
-                    (c.integers && !integer_keys)) {
+                    (c.integers &&
+                     (!integer_keys || (!c.own_key && !names_table(c.name, profiles[u]->name()))))) {
                     continue;
                 }
                 nlohmann::json from = c.from;

@@ -1110,7 +1110,7 @@ struct TableProfile::State : enmap::ValueVisitor {
             keys["dominant"] = sorted.front()->pattern;
         }
         nlohmann::json autonum;
-        if (counter) {
+        if (counter && (integer_keys > 0 || *counter > 0)) {
             autonum = {{"counter", *counter},
                        {"integer_keys", integer_keys},
                        {"max_key", integer_keys == 0 ? nlohmann::json() : nlohmann::json(max_integer_key)},
@@ -1157,6 +1157,16 @@ std::vector<RelationshipCandidate> TableProfile::candidates() const {
         if (n.related && n.related->seen() > 0) {
             RelationshipCandidate c;
             c.from = {{"path", n.path}};
+            // the member name the values are under: `reminderId` of `$.reminderId` or `$.reminderIds[]`
+            const Node* m = &n;
+            while (m->role != Role::k_member && m->parent >= 0) {
+                m = &s.nodes[m->parent];
+            }
+            if (m->role == Role::k_member) {
+                const Node& parent = s.nodes[m->parent];
+                std::string label = m->path.substr(parent.path.size());
+                c.name = label.size() > 1 && label[0] == '.' ? label.substr(1) : label;
+            }
             c.sample = &n.related->items();
             c.occurrences = n.related->seen();
             c.integers = n.related_integers > n.related_snowflakes;

@@ -21,6 +21,7 @@ struct RelationshipCandidate {
     std::uint64_t occurrences = 0;                       // values seen in all
     bool integers = false;  // short integers: a match means less than a snowflake's
     bool own_key = false;   // a part of this table's own key
+    std::string name;       // a field's member name (`reminderId`), empty for a key part
 };
 
 /// The profile of one table.

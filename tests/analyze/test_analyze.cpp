@@ -345,3 +345,22 @@ TEST_CASE("analyze sketch: distinct counts are exact when small and within 3% wh
     CHECK(analyze::Log2Histogram::bucket_min(3) == 4);
     CHECK(analyze::Log2Histogram::bucket_max(3) == 7);
 }
+
+TEST_CASE("analyze: an integer field relates to an autonum table only when it is named after it") {
+    test_support::TempDir tmp;
+    std::vector<test_support::EnmapRow> reminders;
+    std::vector<test_support::EnmapRow> logs;
+    for (int i = 1; i <= 12; ++i) {
+        reminders.push_back({std::to_string(i), R"({"due":1})"});
+        logs.push_back({"log" + std::to_string(i), R"({"reminderId":)" + std::to_string(i % 10 + 1) +
+                                                       R"(,"count":)" + std::to_string(i) + "}"});
+    }
+    test_support::write_enmap_db(tmp.path() / "enmap.sqlite", {{"reminders", reminders}, {"logs", logs}});
+    json shapes = analyze_db(tmp.path() / "enmap.sqlite");
+    const json* named = relationship(shapes, "logs", {{"path", "$.reminderId"}}, "reminders");
+    REQUIRE(named != nullptr);
+    CHECK((*named)["share"] == 1.0);
+    CHECK(relationship(shapes, "logs", {{"path", "$.count"}}, "reminders") == nullptr);
+    CHECK(table_of(shapes, "reminders")["keys"]["autonum"]["counter"].is_null());
+    CHECK(table_of(shapes, "reminders")["keys"]["autonum"]["integer_keys"] == 12);
+}
