@@ -30,7 +30,7 @@ constexpr double k_foreign_key_share = 0.99;
 
 // Whether a member name names the table: `reminderId`, `reminder_ids` or `reminder` for `reminders`.
 bool names_table(const std::string& member, const std::string& table) {
-    auto lower = [](std::string text) {
+    auto lower = [](const std::string& text) {
         std::string out;
         for (char c : text) {
             if (c != '_' && c != '-') {

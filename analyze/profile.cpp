@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <unordered_map>
 
@@ -291,8 +292,8 @@ struct StringStats {
 struct NumberStats {
     std::uint64_t integers = 0;
     std::uint64_t floats = 0;
-    double min = INFINITY;
-    double max = -INFINITY;
+    double min = std::numeric_limits<double>::infinity();
+    double max = -std::numeric_limits<double>::infinity();
     std::uint64_t past_int4 = 0;
     std::uint64_t past_int8 = 0;
     std::uint64_t past_2_53 = 0;

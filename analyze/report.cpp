@@ -76,8 +76,7 @@ std::string example_text(const Json& e) {
         std::string v = e["value"].get<std::string>();
         return out + (e.value("type", "") == "string" ? json_quoted(v) : v);
     }
-    return out + std::to_string(u64(e, "length")) + "-char " + e.value("class", "text") + " " +
-           e.value("type", "string");
+    return out + std::to_string(u64(e, "length")) + " chars, " + e.value("class", "text");
 }
 
 // One line per fact about a path, for both reports.
@@ -169,7 +168,7 @@ std::vector<std::string> path_details(const Json& p) {
     return out;
 }
 
-std::string md_cell(std::string text) {
+std::string md_cell(const std::string& text) {
     std::string out;
     for (char c : text) {
         if (c == '|') {
@@ -325,8 +324,9 @@ std::string bucket_label(std::uint64_t v, bool bytes) {
                : v >= 1000  ? number_text(std::floor(static_cast<double>(v) / 1e3)) + "k"
                             : std::to_string(v);
     }
-    if (v >= 1024 * 1024) {
-        return std::to_string(v / (1024 * 1024)) + "M";
+    constexpr std::uint64_t k_mib = std::uint64_t{1} << 20;
+    if (v >= k_mib) {
+        return std::to_string(v / k_mib) + "M";
     }
     return v >= 1024 ? std::to_string(v / 1024) + "K" : std::to_string(v);
 }
@@ -363,8 +363,8 @@ std::string svg_histogram(const Json& histogram, const std::string& title, bool 
                       "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" class=\"n\">%llu</text>",
                       x + 1, height - h + 12, std::max(1.0, slot - 2), h, html_escape(range).c_str(),
                       static_cast<unsigned long long>(u64(b, "count")), x + slot / 2, height + 26,
-                      html_escape(bucket_label(lo, bytes)).c_str(), x + slot / 2, height - h + 10,
-                      static_cast<unsigned long long>(u64(b, "count")));
+                      html_escape(bars > 8 ? bucket_label(lo, bytes) : range).c_str(), x + slot / 2,
+                      height - h + 10, static_cast<unsigned long long>(u64(b, "count")));
         out += buf;
         ++i;
     }
@@ -550,7 +550,11 @@ std::string render_markdown(const Json& shapes) {
     }
     for (const auto& t : shapes["tables"]) {
         const std::string name = t.value("name", "");
-        md += "\n<a id=\"table-" + name + "\"></a>\n\n## Table `" + name + "`\n\n";
+        md.append("\n<a id=\"table-")
+            .append(name)
+            .append("\"></a>\n\n## Table `")
+            .append(name)
+            .append("`\n\n");
         md += "- rows: " + std::to_string(u64(t, "rows")) + "; keys " + bytes_text(u64(t, "key_bytes")) +
               ", values " + bytes_text(u64(t, "value_bytes")) + " (value size " +
               std::to_string(u64(t["value_size"], "min")) + "-" +
@@ -583,6 +587,9 @@ std::string render_markdown(const Json& shapes) {
                                    : p.contains("per_parent")
                                        ? number_text(p["per_parent"].get<double>()) + " per parent"
                                        : "";
+            if (p.contains("presence_json") && p["presence_json"] != p["presence"]) {
+                presence += " (" + percent(p["presence_json"].get<double>()) + " not undefined)";
+            }
             std::string details;
             for (const auto& line : path_details(p)) {
                 details += (details.empty() ? "" : "<br>") + line;
@@ -631,9 +638,9 @@ std::string render_html(const Json& shapes) {
          "pattern</th><th>paths</th><th>review</th></tr>";
     for (const auto& t : shapes["tables"]) {
         const std::string name = html_escape(t.value("name", ""));
-        h += "<tr><td><a href=\"#t-" + name + "\">" + name + "</a></td><td>" +
-             std::to_string(u64(t, "rows")) + "</td><td>" + bytes_text(u64(t, "value_bytes")) + "</td><td>" +
-             html_escape(encodings_text(t["encodings"])) +
+        h.append("<tr><td><a href=\"#t-").append(name).append("\">").append(name);
+        h += "</a></td><td>" + std::to_string(u64(t, "rows")) + "</td><td>" +
+             bytes_text(u64(t, "value_bytes")) + "</td><td>" + html_escape(encodings_text(t["encodings"])) +
              (t.value("mixed_encodings", false) ? " <span class=\"flag\">mixed</span>" : "") +
              "</td><td><code>" + html_escape(t["keys"].value("dominant", "-")) + "</code></td><td>" +
              std::to_string(t["paths"].size()) + "</td><td>" + std::to_string(review_points(t).size()) +
@@ -662,8 +669,8 @@ std::string render_html(const Json& shapes) {
     h += "</div>\n";
     for (const auto& t : shapes["tables"]) {
         const std::string name = html_escape(t.value("name", ""));
-        h += "<section id=\"t-" + name + "\"><h2>Table <code>" + name +
-             "</code></h2><div class=\"facts\"><dl>";
+        h.append("<section id=\"t-").append(name).append("\"><h2>Table <code>").append(name);
+        h += "</code></h2><div class=\"facts\"><dl>";
         h += "<dt>rows</dt><dd>" + std::to_string(u64(t, "rows")) + "</dd><dt>keys</dt><dd>" +
              bytes_text(u64(t, "key_bytes")) + "</dd><dt>values</dt><dd>" +
              bytes_text(u64(t, "value_bytes")) + "</dd><dt>encodings</dt><dd>" +
@@ -711,10 +718,11 @@ std::string render_html(const Json& shapes) {
              "th><th>details</th></tr>";
         for (const auto& p : t["paths"]) {
             const std::string path = p.value("path", "");
-            std::string presence = p.contains("presence") ? svg_presence(p["presence"].get<double>())
-                                   : p.contains("per_parent")
-                                       ? number_text(p["per_parent"].get<double>()) + " each"
-                                       : "";
+            std::string presence =
+                p.contains("presence_json") ? svg_presence(p["presence_json"].get<double>())
+                : p.contains("presence")    ? svg_presence(p["presence"].get<double>())
+                : p.contains("per_parent")  ? number_text(p["per_parent"].get<double>()) + " each"
+                                            : "";
             std::string details;
             for (const auto& line : path_details(p)) {
                 details += "<div>" + html_inline(line) + "</div>";
@@ -730,8 +738,8 @@ std::string render_html(const Json& shapes) {
             h += "<tr><td class=\"path\" style=\"padding-left:" + std::to_string(8 + 14 * depth_of(path)) +
                  "px\">" + html_escape(path) + "</td><td>" + std::to_string(u64(p, "count")) + "</td><td>" +
                  presence + "</td><td>" + svg_types(p["types"]) + "<div class=\"details\"><div>" +
-                 html_escape(types_text(p["types"])) + "</div></div></td><td class=\"details\">" + details +
-                 "</td></tr>";
+                 html_escape(types_text(p["types"])) + "</div></div></td><td class=\"details\">";
+            h.append(details).append("</td></tr>");
         }
         h += "</table>";
         if (!t["edge_cases"].empty()) {
