@@ -223,6 +223,7 @@ TEST_CASE("analyze: the contract's edge cases met, with their keys") {
                                     {"broken", std::string(R"({"at":new Date(NaN)})")},
                                     {"map", std::string(R"(new Map([[1,"one"],["two",2]]))")},
                                     {"fn", std::string(R"({"f":function () { return 1; }})")},
+                                    {"lone", std::string(R"({"s":"a\ud800b"})")},
                                     {"gone", std::nullopt}}}});
     const json odd = table_of(analyze_db(tmp.path() / "enmap.sqlite"), "odd");
     CHECK(edge_has_key(odd, "nan", "nan"));
@@ -232,6 +233,7 @@ TEST_CASE("analyze: the contract's edge cases met, with their keys") {
     CHECK(edge_has_key(odd, "function", "fn"));
     CHECK(edge_has_key(odd, "sql_null_value", "gone"));
     CHECK(edge_has_key(odd, "malformed", "broken"));
+    CHECK(edge_has_key(odd, "lone_surrogate", "lone"));
     CHECK(odd["malformed_values"] == 1);
     CHECK(odd["sql_null_values"] == 1);
     CHECK(path_of(odd, "$.f")["types"]["function"] == 1);
@@ -363,4 +365,24 @@ TEST_CASE("analyze: an integer field relates to an autonum table only when it is
     CHECK(relationship(shapes, "logs", {{"path", "$.count"}}, "reminders") == nullptr);
     CHECK(table_of(shapes, "reminders")["keys"]["autonum"]["counter"].is_null());
     CHECK(table_of(shapes, "reminders")["keys"]["autonum"]["integer_keys"] == 12);
+}
+
+TEST_CASE("analyze: an object whose member names vary from row to row becomes map-like") {
+    test_support::TempDir tmp;
+    std::vector<test_support::EnmapRow> rows;
+    for (int i = 0; i < 80; ++i) {
+        rows.push_back({"g" + std::to_string(i),
+                        R"({"name":"x","perks":{"perk_)" + std::to_string(i) + R"(":true,"base":1}})"});
+    }
+    test_support::write_enmap_db(tmp.path() / "enmap.sqlite", {{"guilds", rows}});
+    const json guilds = table_of(analyze_db(tmp.path() / "enmap.sqlite"), "guilds");
+    const json& perks = path_of(guilds, "$.perks");
+    CHECK(perks["objects"]["map_like"] == true);
+    CHECK(perks["objects"]["map_reason"] == "more than 64 distinct member names");
+    CHECK(perks["objects"]["distinct_member_names"].is_null());
+    // members seen once the object was known to be map-like share one path
+    CHECK(path_of(guilds, "$.perks{}")["types"]["boolean"].get<int>() > 0);
+    CHECK(path_of(guilds, "$.perks.base")["count"] == 80);  // a member seen before keeps its path
+    CHECK(path_of(guilds, "$.name")["presence"] == 1.0);
+    CHECK(perks["objects"]["map_like"] == true);
 }
