@@ -245,7 +245,7 @@ TEST_CASE("analyze: mixed encodings, malformed values and map-like objects of pl
     test_support::TempDir tmp;
     std::vector<test_support::EnmapRow> rows;
     for (int i = 0; i < 20; ++i) {
-        std::string id = std::to_string(300000000000000000LL + i * 7919);
+        std::string id = std::to_string(300000000000000000LL + static_cast<long long>(i) * 7919);
         rows.push_back({"user" + std::to_string(i), R"({"scores":{")" + id + R"(":)" + std::to_string(i) +
                                                         R"(},"lang":")" + (i % 2 == 0 ? "en" : "fr") +
                                                         R"("})"});
@@ -370,6 +370,7 @@ TEST_CASE("analyze: an integer field relates to an autonum table only when it is
 TEST_CASE("analyze: an object whose member names vary from row to row becomes map-like") {
     test_support::TempDir tmp;
     std::vector<test_support::EnmapRow> rows;
+    rows.reserve(80);
     for (int i = 0; i < 80; ++i) {
         rows.push_back({"g" + std::to_string(i),
                         R"({"name":"x","perks":{"perk_)" + std::to_string(i) + R"(":true,"base":1}})"});
