@@ -113,6 +113,7 @@ nlohmann::json analyze_source(const enmap::Source& source, const std::vector<enm
     std::vector<std::string> names = source.select_tables(tables);
     std::size_t key_budget = options.key_index_budget;
     std::vector<std::unique_ptr<TableProfile>> profiles;
+    nlohmann::json list = nlohmann::json::array();
     enmap::RawRow row;
     for (const auto& name : names) {
         std::optional<std::int64_t> counter;
@@ -132,6 +133,10 @@ nlohmann::json analyze_source(const enmap::Source& source, const std::vector<enm
             }
         }
         profile->finish();
+        // The table's shapes now, and then only what relationships need is kept: memory stays
+        // bounded by one table's profile, whatever the number of tables.
+        list.push_back(profile->to_json());
+        profile->release();
         profiles.push_back(std::move(profile));
     }
 
@@ -148,13 +153,11 @@ nlohmann::json analyze_source(const enmap::Source& source, const std::vector<enm
         counters[c.enmap] = c.lastnum;
     }
     out["autonum"] = counters;
-    nlohmann::json list = nlohmann::json::array();
     std::uint64_t rows = 0;
     std::uint64_t edge_cases = 0;
-    for (const auto& p : profiles) {
-        list.push_back(p->to_json());
-        rows += list.back()["rows"].get<std::uint64_t>();
-        for (const auto& e : list.back()["edge_cases"]) {
+    for (const auto& t : list) {
+        rows += t["rows"].get<std::uint64_t>();
+        for (const auto& e : t["edge_cases"]) {
             edge_cases += e["count"].get<std::uint64_t>();
         }
     }

@@ -1143,6 +1143,24 @@ void TableProfile::finish() {
     std::sort(m_state->key_hashes.begin(), m_state->key_hashes.end());
 }
 
+void TableProfile::release() {
+    for (auto& n : m_state->nodes) {
+        std::unordered_map<std::string, int>().swap(n.children);
+        std::vector<int>().swap(n.order);
+        std::vector<std::uint64_t>().swap(n.member_names);
+        n.strings.reset();
+        n.numbers.reset();
+        n.bigints.reset();
+        n.dates.reset();
+        n.distinct.reset();
+        n.examples = Reservoir<Example>(0);
+    }
+    for (auto& p : m_state->patterns) {
+        p.part_distinct.clear();
+        p.part_values.clear();
+    }
+}
+
 const std::string& TableProfile::name() const {
     return m_state->table;
 }

@@ -43,6 +43,8 @@ public:
     [[nodiscard]] const std::string& name() const;
     /// The table's shapes (shapes.json's "tables" entry), without relationships.
     [[nodiscard]] nlohmann::json to_json() const;
+    /// Frees everything but what key_index() and candidates() return (call after to_json()).
+    void release();
     /// The hash64 of every key, sorted; null when the key budget ran out before the last key.
     [[nodiscard]] const std::vector<std::uint64_t>* key_index() const;
     /// The fields and key parts whose values may be keys of another table.
