@@ -4,6 +4,7 @@ namespace cli {
 
 void register_snapshot(CLI::App& app, GlobalOptions& globals);
 void register_dump(CLI::App& app, GlobalOptions& globals);
+void register_analyze(CLI::App& app, GlobalOptions& globals);
 void register_replay(CLI::App& app, GlobalOptions& globals);
 void register_validate(CLI::App& app, GlobalOptions& globals);
 void register_status(CLI::App& app, GlobalOptions& globals);
@@ -20,6 +21,7 @@ void register_commands(CLI::App& app, GlobalOptions& globals) {
     // Each command file adds a register_<name>(app, globals) call here when it works.
     register_snapshot(app, globals);
     register_dump(app, globals);
+    register_analyze(app, globals);
     register_replay(app, globals);
     register_validate(app, globals);
     register_status(app, globals);
