@@ -1,6 +1,7 @@
 // Store::materialize: writing a snapshot's files back out, checking every chunk and whole file.
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -176,6 +177,10 @@ void Store::materialize(const Hash& id, const fs::path& dest, const MaterializeO
         names.push_back(name);
     }
     make_dir(dest);
+    for (const auto& [path, size] : remove_stale_temp_files(dest)) {
+        spdlog::warn("removed {} ({} bytes), the unfinished file of a restore that was killed", path.string(),
+                     size);
+    }
     // Stale sidecars: a -wal or -shm left beside a restored database would be applied to it.
     std::vector<fs::path> stale;
     for (const auto& file : manifest.at("files")) {
