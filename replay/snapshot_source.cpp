@@ -494,11 +494,15 @@ void SnapshotSource::check_replaced_keys(
         }
         std::string names;
         for (std::size_t n = 0; n < originals.size(); ++n) {
-            names += (n == 0 ? "" : (n + 1 == originals.size() ? " and " : ", ")) +
-                     enmap::display_key_short(originals[n]);
+            names += n == 0 ? "" : (n + 1 == originals.size() ? " and " : ", ");
+            names += enmap::display_key_short(originals[n]);
         }
-        list +=
-            "\n  " + table + ": the stored keys " + names + " all become " + enmap::display_key_short(key);
+        list += "\n  ";
+        list += table;
+        list += ": the stored keys ";
+        list += names;
+        list += " all become ";
+        list += enmap::display_key_short(key);
     }
     if (collisions == 0) {
         return;

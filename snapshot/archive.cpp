@@ -243,6 +243,7 @@ std::vector<Hash> Store::import_archive(const fs::path& path) {
             }
         }
     }
+    ids.reserve(manifests.size());
     for (const auto& bytes : manifests) {
         ids.push_back(write_manifest_bytes(bytes));
     }

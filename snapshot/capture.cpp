@@ -234,7 +234,7 @@ nlohmann::json store_file(Store& store, const PackCheck& packs, PackWriter& writ
             drain_one();
         }
         inflight.push_back(
-            pool.submit([data, sizes = std::move(sizes), level, &store, &packs, summarizer, batch_offset] {
+            pool.submit([data, sizes = std::move(sizes), level, &packs, summarizer, batch_offset] {
                 Batch batch;
                 BlockBuilder block;
                 std::vector<Hash> in_block;  // a page repeated within one block is stored once
