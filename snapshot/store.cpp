@@ -347,7 +347,8 @@ std::size_t Store::append_members(const Hash* ids, std::size_t count, const Loca
     for (std::size_t first = 0; first < taken; first += k_checked_at_once) {
         const std::size_t n = std::min(k_checked_at_once, taken - first);
         for (std::size_t i = 0; i < n; ++i) {
-            plains[i] = std::string_view(block.plain).substr(run[first + i].offset, run[first + i].size);
+            const auto& member_i = run[static_cast<std::ptrdiff_t>(first + i)];
+            plains[i] = std::string_view(block.plain).substr(member_i.offset, member_i.size);
         }
         sha256_each(plains, n, hashes);
         for (std::size_t i = 0; i < n; ++i) {
