@@ -70,7 +70,8 @@ void register_cleanup(CLI::App& app, GlobalOptions& globals) {
     cmd->footer(
         "Exit statuses: 0 cleaned up (or nothing to do); 2 usage; 5 the archive failed its check (nothing\n"
         "dropped) or the store is damaged; 6 PostgreSQL error (nothing dropped); 7 refused: a run is\n"
-        "inside the window (use --force), a run was not replayed from a snapshot, or the store is locked.");
+        "inside the window (use --force), a run was not replayed from a snapshot, or the store is locked;\n"
+        "9 out of disk space for the archive (nothing dropped).");
     cmd->callback([options, &globals] {
         globals.action = [options, &globals] { return run_cleanup(*options, globals); };
     });

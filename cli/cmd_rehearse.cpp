@@ -107,7 +107,8 @@ void register_rehearse(CLI::App& app, GlobalOptions& globals) {
         "Rehearse only rolls back runs it made itself; a database holding another run is refused.\n"
         "Exit statuses: 0 rehearsal passed; 2 usage; 3 bad input or plan; 4 policy refused data;\n"
         "5 store damaged or snapshot missing; 6 PostgreSQL error; 7 refused (database in use, or the\n"
-        "database holds a run that is not a rehearsal); 8 a verify query or validation failed.");
+        "database holds a run that is not a rehearsal); 8 a verify query or validation failed;\n"
+        "9 out of disk space (the store or TMPDIR).");
     cmd->callback([options, &globals, data_dir, snap] {
         if (data_dir->count() + snap->count() != 1) {
             throw CLI::ValidationError("rehearse", "give one of --data-dir or --snapshot");

@@ -101,8 +101,9 @@ void register_replay(CLI::App& app, GlobalOptions& globals) {
         "Exit statuses: 0 committed (or dry run passed); 2 usage; 3 bad input or plan; 4 policy refused "
         "data\n"
         "(nothing written); 6 PostgreSQL error (rolled back); 7 the database already holds a run;\n"
-        "8 a verify query or validation failed (rolled back). With --keep-going the run commits and exits\n"
-        "with the status of the first failed module.");
+        "8 a verify query or validation failed (rolled back); 9 out of disk space here (TMPDIR holds the\n"
+        "decoded rows; nothing written). With --keep-going the run commits and exits with the status of\n"
+        "the first failed module.");
     cmd->callback([options, &globals] {
         globals.action = [options, &globals] { return run_replay_command(*options, globals); };
     });

@@ -180,7 +180,8 @@ void register_rollback(CLI::App& app, GlobalOptions& globals) {
         "Exit statuses: 0 restored (or already in place); 2 usage; 3 not a folder, an export\n"
         "snapshot, or SQLite cannot read the old database while finishing an interrupted restore; 5 the\n"
         "store is damaged or the snapshot is missing; 7 the database is open (stop the bot) or the\n"
-        "store is locked.");
+        "store is locked; 9 out of disk space (the store, the data folder or TMPDIR; the data folder\n"
+        "is left as it was).");
     f->callback([files, &globals] {
         globals.action = [files, &globals] { return run_rollback_files(*files, globals); };
     });

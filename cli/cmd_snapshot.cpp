@@ -39,7 +39,8 @@ std::string snapshot_exit_statuses(const std::string& extra) {
            "  2  usage error (bad command line, ambiguous snapshot reference)\n"
            "  3  bad input (missing or unreadable database, export file or archive)\n"
            "  5  the snapshot store is damaged, or a snapshot is missing\n"
-           "  7  refused for safety (database in use, store locked, files in the way)\n" +
+           "  7  refused for safety (database in use, store locked, files in the way)\n"
+           "  9  out of disk space (the store, TMPDIR, or the folder written to)\n" +
            extra;
 }
 

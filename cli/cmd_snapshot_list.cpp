@@ -13,7 +13,23 @@ struct ListOptions {};
 
 int run_snapshot_list(const ListOptions& /*options*/, const GlobalOptions& globals) {
     snapshot::Store store(globals.store, snapshot::Store::Access::k_read, "enmap-migrate snapshot list");
-    auto all = store.list();
+    std::vector<std::string> damaged;
+    auto all = store.list(&damaged);
+    // The sound snapshots are listed first; a damaged manifest then fails the command (status 5).
+    auto fail_if_damaged = [&] {
+        if (damaged.empty()) {
+            return 0;
+        }
+        std::string list;
+        for (const auto& line : damaged) {
+            list += "\n  " + line;
+        }
+        throw enmap::StoreError(
+            std::to_string(damaged.size()) + " damaged manifest(s) in " + globals.store +
+                ", not listed:" + list,
+            "run `enmap-migrate snapshot verify` to see what each damaged snapshot affects; "
+            "restore the store folder from a backup, or `snapshot import` an archive");
+    };
     if (globals.json) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& info : all) {
@@ -26,9 +42,9 @@ int run_snapshot_list(const ListOptions& /*options*/, const GlobalOptions& globa
                  {"bytes_in", info.bytes_in}});
         }
         std::cout << out.dump(2) << "\n";
-        return 0;
+        return fail_if_damaged();
     }
-    if (all.empty()) {
+    if (all.empty() && damaged.empty()) {
         std::cout << "no snapshots in " << globals.store << "\n";
         return 0;
     }
@@ -37,7 +53,8 @@ int run_snapshot_list(const ListOptions& /*options*/, const GlobalOptions& globa
                   << info.kind << "  " << human_bytes(info.bytes_in) << "  "
                   << (info.label.empty() ? "-" : info.label) << "\n";
     }
-    return 0;
+    std::cout.flush();
+    return fail_if_damaged();
 }
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <system_error>
 
 #include "cli/options.hpp"
 #include "enmap/error.hpp"
@@ -25,7 +26,26 @@ constexpr const char* k_exit_statuses =
     "  5  the snapshot store is damaged, or a snapshot is missing\n"
     "  6  PostgreSQL refused a connection or a statement\n"
     "  7  refused for safety (database in use, lock held, earlier run present)\n"
-    "  8  validation found a difference between source and target\n";
+    "  8  validation found a difference between source and target\n"
+    "  9  out of disk space (the store, TMPDIR, the data folder or an output folder)\n";
+
+// A full disk reported by a library as text (SQLite, std::filesystem, a wrapped strerror) gets the
+// status and hint of one reported as NoSpaceError. PostgreSQL's own disk stays a database error.
+bool out_of_space(const std::exception& e) {
+    const auto* error = dynamic_cast<const enmap::Error*>(&e);
+    if (error != nullptr && error->exit_code() == enmap::ExitCode::k_database) {
+        return false;
+    }
+    if (const auto* system = dynamic_cast<const std::system_error*>(&e)) {
+        if (system->code().category() == std::generic_category() ||
+            system->code().category() == std::system_category()) {
+            if (enmap::is_no_space_errno(system->code().value())) {
+                return true;
+            }
+        }
+    }
+    return enmap::mentions_no_space(e.what());
+}
 
 void set_up_logging(int verbosity) {
     auto logger = spdlog::stderr_color_mt("enmap-migrate");
@@ -110,11 +130,20 @@ int main(int argc, char** argv) {
         return globals.action();
     } catch (const enmap::Error& e) {
         spdlog::error("{}", e.what());
+        if (e.exit_code() != enmap::ExitCode::k_no_space && out_of_space(e)) {
+            spdlog::info("{}", enmap::k_no_space_hint);
+            return static_cast<int>(enmap::ExitCode::k_no_space);
+        }
         if (!e.hint().empty()) {
             spdlog::info("{}", e.hint());
         }
         return static_cast<int>(e.exit_code());
     } catch (const std::exception& e) {
+        if (out_of_space(e)) {
+            spdlog::error("{}", e.what());
+            spdlog::info("{}", enmap::k_no_space_hint);
+            return static_cast<int>(enmap::ExitCode::k_no_space);
+        }
         spdlog::critical("internal error: {}", e.what());
         return static_cast<int>(enmap::ExitCode::k_internal);
     }

@@ -3,8 +3,11 @@
 // catches them once and turns each into a documented exit status (README, "Exit statuses").
 // It lives in enmap/, the lowest layer, so that every other part may use it.
 
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace enmap {
 
@@ -19,7 +22,21 @@ enum class ExitCode : int {
     k_database = 6,    // PostgreSQL refused a connection or a statement
     k_refused = 7,     // refused for safety: database in use, lock held, earlier run present
     k_validation = 8,  // validation found a difference between source and target
+    k_no_space = 9,    // out of disk space here: the store, TMPDIR, the data folder or an output folder
 };
+
+/// The hint of every out-of-space error: what to free or move.
+inline constexpr const char* k_no_space_hint =
+    "free space on that disk (`df -h` shows it) or move the work to a disk with room: --store for the "
+    "store, TMPDIR for replay's scratch files, --out for an archive. What was finished before stays as it "
+    "was, and the next run removes the partial files";
+
+/// True for the errno values that mean the disk is full: ENOSPC and EDQUOT.
+bool is_no_space_errno(int error);
+
+/// True when an error's text says a disk was full (strerror's ENOSPC or EDQUOT text, or SQLite's
+/// SQLITE_FULL text): how cli/main.cpp recognizes one that a library reported as text.
+bool mentions_no_space(std::string_view text);
 
 /// Base of every error the tool reports: a message naming the object, and a hint saying what to do.
 class Error : public std::runtime_error {
@@ -56,7 +73,19 @@ ENMAP_MIGRATE_ERROR(DatabaseError, k_database)
 ENMAP_MIGRATE_ERROR(RefusedError, k_refused)
 /// Validation found a difference between the source and the target.
 ENMAP_MIGRATE_ERROR(ValidationError, k_validation)
+/// A disk this machine writes to is full (ENOSPC, EDQUOT); PostgreSQL's own disk is a DatabaseError.
+ENMAP_MIGRATE_ERROR(NoSpaceError, k_no_space)
 
 #undef ENMAP_MIGRATE_ERROR
+
+inline bool is_no_space_errno(int error) {
+    return error == ENOSPC || error == EDQUOT;
+}
+
+inline bool mentions_no_space(std::string_view text) {
+    return text.find(std::strerror(ENOSPC)) != std::string_view::npos ||
+           text.find(std::strerror(EDQUOT)) != std::string_view::npos ||
+           text.find("database or disk is full") != std::string_view::npos;
+}
 
 }  // namespace enmap

@@ -1,5 +1,6 @@
 #include "enmap/table_reader.hpp"
 
+#include "enmap/decode/sink.hpp"
 #include "enmap/error.hpp"
 
 namespace enmap {
@@ -82,15 +83,75 @@ void append_json_string(std::string& out, std::string_view text) {
 }
 
 std::string display_key(std::string_view key) {
-    for (char c : key) {
-        auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7F || c == '"') {
-            std::string quoted;
-            append_json_string(quoted, key);
-            return quoted;
+    const auto* p = reinterpret_cast<const unsigned char*>(key.data());
+    const auto* end = p + key.size();
+    bool plain = true;
+    for (const auto* q = p; q < end && plain;) {
+        if (*q < 0x20 || *q == 0x7F || *q == '"') {
+            plain = false;
+        } else if (*q < 0x80) {
+            ++q;
+        } else {
+            auto [length, valid] = decode::utf8_sequence(q, end);
+            plain = valid;
+            q += length;
         }
     }
-    return std::string(key);
+    if (plain) {
+        return std::string(key);
+    }
+    // JSON escapes, and \xNN for each byte that is not UTF-8 (JSON has no escape for it).
+    static constexpr char k_hex[] = "0123456789abcdef";
+    std::string quoted = "\"";
+    auto hex = [&](const char* prefix, unsigned char byte) {
+        quoted += prefix;
+        quoted += k_hex[byte >> 4];
+        quoted += k_hex[byte & 0xF];
+    };
+    while (p < end) {
+        const unsigned char c = *p;
+        if (c >= 0x80) {
+            auto [length, valid] = decode::utf8_sequence(p, end);
+            if (valid) {
+                quoted.append(reinterpret_cast<const char*>(p), length);
+            } else {
+                for (std::size_t i = 0; i < length; ++i) {
+                    hex("\\x", p[i]);
+                }
+            }
+            p += length;
+            continue;
+        }
+        if (c == '"' || c == '\\') {
+            quoted += '\\';
+            quoted += static_cast<char>(c);
+        } else if (c == '\n') {
+            quoted += "\\n";
+        } else if (c == '\t') {
+            quoted += "\\t";
+        } else if (c == '\r') {
+            quoted += "\\r";
+        } else if (c < 0x20 || c == 0x7F) {
+            hex("\\u00", c);
+        } else {
+            quoted += static_cast<char>(c);
+        }
+        ++p;
+    }
+    quoted += '"';
+    return quoted;
+}
+
+std::string display_key_short(std::string_view key, std::size_t max_bytes) {
+    if (key.size() <= max_bytes) {
+        return display_key(key);
+    }
+    std::size_t cut = max_bytes;
+    while (cut > 0 && (static_cast<unsigned char>(key[cut]) & 0xC0) == 0x80) {
+        --cut;  // not inside a UTF-8 sequence
+    }
+    std::string shown = display_key(key.substr(0, cut));
+    return shown + "... (" + std::to_string(key.size()) + " bytes in all)";
 }
 
 void ViolationLog::add(const std::string& table, std::string_view key,

@@ -91,8 +91,12 @@ private:
     std::vector<Violation> m_violations;
 };
 
-/// A key for messages: as it is when printable ASCII/UTF-8 without controls, else JSON-escaped.
+/// A key for messages: as it is when printable ASCII/UTF-8 without controls, else quoted and
+/// JSON-escaped, with \xNN for each byte that is not UTF-8.
 std::string display_key(std::string_view key);
+
+/// display_key() of at most the first `max_bytes` bytes, then "... (N bytes in all)".
+std::string display_key_short(std::string_view key, std::size_t max_bytes = 60);
 
 /// Appends `text` (valid UTF-8) as a JSON string: escapes '"', '\\' and bytes below 0x20 only.
 void append_json_string(std::string& out, std::string_view text);

@@ -121,6 +121,7 @@ void Run::preflight() {
     m_events.phase("preflight");
     m_source.prepare(m_options.decode);
     throw_if_violations(m_source.violations());
+    throw_if_long_keys(m_source.tables());
     std::vector<std::string> enmaps;
     for (const auto& t : m_source.tables()) {
         enmaps.push_back(t.enmap_name);
@@ -292,8 +293,14 @@ std::uint64_t Run::load_table(pqxx::dbtransaction& tx, ModuleReport& report, con
     try {
         tx.exec("ALTER TABLE " + name + " ADD PRIMARY KEY (key)");
     } catch (const pqxx::unique_violation& e) {
-        throw enmap::InputError("the enmap '" + enmap + "' holds a key twice in the source " +
-                                m_source.description() + ": " + e.what());
+        // A snapshot source names the stored keys in preflight; this is the last line of defence.
+        throw enmap::InputError(
+            "the enmap '" + enmap + "' of the source " + m_source.description() +
+                " gives one key twice once decoded (--invalid-text=replace can make two "
+                "stored keys one): " +
+                e.what(),
+            "rename or delete one of the two keys in the bot's data, take a new snapshot, "
+            "and replay again");
     }
     report.copy_seconds += std::chrono::duration<double>(key_start - start).count();
     report.key_seconds += since(key_start);

@@ -239,6 +239,7 @@ void JsonlSource::prepare(const enmap::DecodeOptions& options) {
                                  !line.value_issues.unpaired_surrogate;
         SourceTable& table = m_tables[it->second];
         ++table.rows;
+        note_key_size(table, line.key);
         bool replace = options.invalid_text == enmap::InvalidTextPolicy::k_replace;
         auto text_violation = [&](std::string path, std::string detail) {
             if (replace) {

@@ -384,12 +384,14 @@ void SnapshotSource::decode_all(const nlohmann::json& manifest, const enmap::Dat
         enmap::ReadOptions read_options{m_options, m_formats};
         enmap::ViolationLog log;
         enmap::DecodedRow row;
+        std::map<std::string, std::vector<std::string>> replaced;  // key as decoded -> its stored bytes
         for (std::size_t i = 0; i < names.size(); ++i) {
             enmap::TableDecoder decoder(m_description, names[i], read_options, log);
             std::optional<enmap::ContentDigest> digest;
             if (!reuse[i]) {
                 digest.emplace();
             }
+            SourceTable sizes;
             bool last = false;
             bool first = true;
             while (!last) {
@@ -402,9 +404,14 @@ void SnapshotSource::decode_all(const nlohmann::json& manifest, const enmap::Dat
                 }
                 first = false;
                 for (const auto& r : batch->rows) {
-                    if (decoder.decode(batch->raw(r), row)) {
+                    const enmap::RawRow raw = batch->raw(r);
+                    if (decoder.decode(raw, row)) {
                         if (digest) {
                             digest->add(row.key, row.value);
+                        }
+                        note_key_size(sizes, row.key);
+                        if (row.key != raw.key) {
+                            replaced[row.key].emplace_back(raw.key);
                         }
                         m_spool->add(row.key, row.value);
                     }
@@ -414,6 +421,8 @@ void SnapshotSource::decode_all(const nlohmann::json& manifest, const enmap::Dat
             }
             SourceTable t;
             t.enmap_name = names[i];
+            t.long_keys = std::move(sizes.long_keys);
+            t.long_key_count = sizes.long_key_count;
             t.rows = decoder.stats().rows;
             t.encoding = decoder.stats().encoding_label();
             t.lossy = decoder.stats().lossy;
@@ -429,6 +438,8 @@ void SnapshotSource::decode_all(const nlohmann::json& manifest, const enmap::Dat
                 }
             }
             m_segments[names[i]] = m_spool->end_segment();
+            check_replaced_keys(names[i], m_segments[names[i]], replaced);
+            replaced.clear();
             m_tables.push_back(std::move(t));
         }
         m_violations.clear();
@@ -448,6 +459,62 @@ void SnapshotSource::decode_all(const nlohmann::json& manifest, const enmap::Dat
         throw;
     }
     reader.join();
+}
+
+// Under --invalid-text=replace, two stored keys can decode to one key (or a replaced key to one
+// stored as it is): PostgreSQL's primary key would refuse it with the decoded key only. Names the
+// stored keys instead, before any SQL runs.
+void SnapshotSource::check_replaced_keys(
+    const std::string& table, const Spool::Segment& rows,
+    const std::map<std::string, std::vector<std::string>>& replaced) const {
+    if (replaced.empty()) {
+        return;
+    }
+    std::map<std::string, std::size_t> seen;
+    m_spool->for_each_row(rows, [&](std::string_view key, std::string_view) {
+        auto it = replaced.find(std::string(key));
+        if (it != replaced.end()) {
+            ++seen[it->first];
+        }
+    });
+    std::string list;
+    std::size_t collisions = 0;
+    for (const auto& [key, count] : seen) {
+        if (count < 2) {
+            continue;
+        }
+        ++collisions;
+        if (collisions > 10) {
+            continue;
+        }
+        std::vector<std::string> originals = replaced.at(key);
+        // The others were stored as they decode: valid text equal to the replaced key.
+        for (std::size_t n = originals.size(); n < count; ++n) {
+            originals.push_back(key);
+        }
+        std::string names;
+        for (std::size_t n = 0; n < originals.size(); ++n) {
+            names += n == 0 ? "" : (n + 1 == originals.size() ? " and " : ", ");
+            names += enmap::display_key_short(originals[n]);
+        }
+        list += "\n  ";
+        list += table;
+        list += ": the stored keys ";
+        list += names;
+        list += " all become ";
+        list += enmap::display_key_short(key);
+    }
+    if (collisions == 0) {
+        return;
+    }
+    if (collisions > 10) {
+        list += "\n  ... and " + std::to_string(collisions - 10) + " more";
+    }
+    throw enmap::InputError(m_description + ": --invalid-text=replace turns " + std::to_string(collisions) +
+                                " set(s) of different keys of the enmap '" + table +
+                                "' into one key (each bad byte becomes U+FFFD):" + list,
+                            "nothing was written to PostgreSQL; rename or delete all but one of each set in "
+                            "the bot's data, take a new snapshot, and replay again");
 }
 
 const Spool::Segment& SnapshotSource::segment(const std::string& enmap_name) const {

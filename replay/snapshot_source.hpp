@@ -61,6 +61,8 @@ public:
 private:
     void decode_all(const nlohmann::json& manifest, const enmap::Database* database);
     const Spool::Segment& segment(const std::string& enmap_name) const;
+    void check_replaced_keys(const std::string& table, const Spool::Segment& rows,
+                             const std::map<std::string, std::vector<std::string>>& replaced) const;
 
     std::filesystem::path m_store;
     std::string m_ref;

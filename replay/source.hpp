@@ -14,12 +14,28 @@ namespace replay {
 
 /// One enmap as the source holds it, after decoding.
 struct SourceTable {
-    std::string enmap_name;    // the enmap's name as stored (e.g. "guildSettings")
-    std::uint64_t rows = 0;    // stored keys
-    std::string digest;        // sha256 hex of the canonical rows (see Source::table_digest_rule)
-    std::string encoding;      // detected value encoding, for the report; may be empty
-    enmap::LossyCounts lossy;  // lossy-but-standard conversions made while decoding
+    std::string enmap_name;              // the enmap's name as stored (e.g. "guildSettings")
+    std::uint64_t rows = 0;              // stored keys
+    std::string digest;                  // sha256 hex of the canonical rows (see Source::table_digest_rule)
+    std::string encoding;                // detected value encoding, for the report; may be empty
+    enmap::LossyCounts lossy;            // lossy-but-standard conversions made while decoding
+    std::vector<std::string> long_keys;  // the first keys longer than k_max_key_bytes (as decoded)
+    std::uint64_t long_key_count = 0;    // how many keys are longer than k_max_key_bytes
 };
+
+/// The longest key, in UTF-8 bytes, that always fits a PostgreSQL btree index entry (the raw_
+/// tables' primary key) with the default 8 KiB pages: btree's limit of 2704 bytes per index tuple,
+/// less its 8-byte tuple header and the key's 4-byte varlena header. PostgreSQL may compress a
+/// longer key into an entry, but whether it fits then depends on the bytes; preflight refuses
+/// anything longer, before any SQL runs (docs/replay.md).
+inline constexpr std::size_t k_max_key_bytes = 2704 - 8 - 4;
+
+/// Counts `key` in `table.long_keys` / `long_key_count` when it is longer than k_max_key_bytes.
+void note_key_size(SourceTable& table, std::string_view key);
+
+/// Throws enmap::InputError naming every table and (shortened) key longer than k_max_key_bytes;
+/// does nothing when there is none.
+void throw_if_long_keys(const std::vector<SourceTable>& tables);
 
 /// One autonum counter (the internal::autonum table).
 struct AutonumRow {

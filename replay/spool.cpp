@@ -115,6 +115,13 @@ void Spool::write_out(const std::string& bytes) {
         if (n < 0 && errno == EINTR) {
             continue;
         }
+        if (n < 0 && enmap::is_no_space_errno(errno)) {
+            throw enmap::NoSpaceError(
+                "cannot write the spool file " + m_file.string() + ": " + errno_text(),
+                std::string("TMPDIR needs room for the decoded rows (about the size of the "
+                            "database); ") +
+                    enmap::k_no_space_hint);
+        }
         if (n <= 0) {
             throw enmap::Error("cannot write the spool file " + m_file.string() + ": " + errno_text(),
                                "set TMPDIR to a folder with room for the decoded rows (about the size of "

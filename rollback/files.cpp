@@ -359,7 +359,8 @@ std::string utc_stamp_ms() {
 // safety snapshot's label names it alone.
 std::string unique_label(const snapshot::Store& store, const std::string& base) {
     std::set<std::string> taken;
-    for (const auto& info : store.list()) {
+    std::vector<std::string> damaged;
+    for (const auto& info : store.list(&damaged)) {
         taken.insert(info.label);
     }
     std::string label = base;
@@ -641,6 +642,9 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
         try {
             folded = stage_folded(work, place);
         } catch (const enmap::InputError& e) {
+            if (enmap::mentions_no_space(e.what())) {
+                throw enmap::NoSpaceError(e.what(), enmap::k_no_space_hint);  // no fallback that writes more
+            }
             fallback = std::string("the snapshot's files cannot be folded into one: ") + e.what();
         }
     }
@@ -691,6 +695,9 @@ FilesReport rollback_files(snapshot::Store& store, const FilesOptions& options) 
             fold_database(db, "fold-old");
             old_sha = file_sha256(db);
         } catch (const enmap::InputError& e) {
+            if (enmap::mentions_no_space(e.what())) {
+                throw enmap::NoSpaceError(e.what(), enmap::k_no_space_hint);  // no fallback that writes more
+            }
             fallback = std::string("the files in the folder cannot be folded into one: ") + e.what();
         }
     }

@@ -2,6 +2,7 @@
 // snapshots and every chunk they need.
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -74,6 +75,11 @@ private:
 
 void Store::archive(const std::vector<Hash>& ids, const fs::path& out) const {
     fs::path dir = out.parent_path().empty() ? fs::path(".") : out.parent_path();
+    // A killed archive leaves its temporary file, a copy of the data, beside the output.
+    for (const auto& [path, size] : remove_stale_temp_files(dir)) {
+        spdlog::warn("removed {} ({} bytes), the unfinished output of an archive that was killed",
+                     path.string(), size);
+    }
     AtomicFile file(dir);
     Sha256 digest;
     auto emit = [&](std::string_view bytes) {
@@ -237,6 +243,7 @@ std::vector<Hash> Store::import_archive(const fs::path& path) {
             }
         }
     }
+    ids.reserve(manifests.size());
     for (const auto& bytes : manifests) {
         ids.push_back(write_manifest_bytes(bytes));
     }

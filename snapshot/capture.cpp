@@ -234,7 +234,7 @@ nlohmann::json store_file(Store& store, const PackCheck& packs, PackWriter& writ
             drain_one();
         }
         inflight.push_back(
-            pool.submit([data, sizes = std::move(sizes), level, &store, &packs, summarizer, batch_offset] {
+            pool.submit([data, sizes = std::move(sizes), level, &packs, summarizer, batch_offset] {
                 Batch batch;
                 BlockBuilder block;
                 std::vector<Hash> in_block;  // a page repeated within one block is stored once
@@ -310,7 +310,8 @@ nlohmann::json store_file(Store& store, const PackCheck& packs, PackWriter& writ
 
 // The chunk lists of file `name` in the newest snapshot of the same source, or none.
 std::vector<Hash> previous_lists(const Store& store, const std::string& source, const std::string& name) {
-    auto all = store.list();
+    std::vector<std::string> damaged;  // not a base to compare with; verify names them
+    auto all = store.list(&damaged);
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
         const auto& manifest = it->manifest;
         if (!manifest.contains("source") || !manifest["source"].is_string() ||

@@ -1,6 +1,7 @@
 #include "snapshot/fsutil.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,6 +103,10 @@ void write_full(int fd, const void* data, std::size_t size, const fs::path& name
             if (errno == EINTR) {
                 continue;
             }
+            if (enmap::is_no_space_errno(errno)) {
+                throw enmap::NoSpaceError("cannot write " + name.string() + ": " + errno_text(),
+                                          enmap::k_no_space_hint);
+            }
             throw enmap::StoreError("cannot write " + name.string() + ": " + errno_text(),
                                     "check free space and permissions");
         }
@@ -145,6 +150,11 @@ AtomicFile::AtomicFile(const fs::path& tmp_dir, mode_t mode) {
             break;
         }
     }
+    if (enmap::is_no_space_errno(errno)) {
+        throw enmap::NoSpaceError(
+            "cannot create a temporary file in " + tmp_dir.string() + ": " + errno_text(),
+            enmap::k_no_space_hint);
+    }
     throw enmap::StoreError("cannot create a temporary file in " + tmp_dir.string() + ": " + errno_text(),
                             "check free space and permissions");
 }
@@ -171,6 +181,10 @@ void AtomicFile::start_writeback() {
 
 void AtomicFile::commit(const fs::path& final_path, bool durable) {
     if (durable && ::fsync(m_fd.get()) != 0) {
+        if (enmap::is_no_space_errno(errno)) {
+            throw enmap::NoSpaceError("cannot fsync " + m_tmp_path.string() + ": " + errno_text(),
+                                      enmap::k_no_space_hint);
+        }
         throw enmap::StoreError("cannot fsync " + m_tmp_path.string() + ": " + errno_text());
     }
     m_fd = Fd();
@@ -190,6 +204,46 @@ void write_file_atomic(const fs::path& tmp_dir, const fs::path& final_path, std:
     AtomicFile file(tmp_dir, mode);
     file.write(data);
     file.commit(final_path);
+}
+
+std::vector<std::pair<fs::path, std::uintmax_t>> remove_stale_temp_files(const fs::path& dir) {
+    std::vector<std::pair<fs::path, std::uintmax_t>> removed;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        // .tmp-<pid>-<counter>-<random>, as AtomicFile names them: nothing else is ours.
+        if (name.rfind(".tmp-", 0) != 0) {
+            continue;
+        }
+        std::string_view rest = std::string_view(name).substr(5);
+        int dashes = 0;
+        bool digits = !rest.empty();
+        for (char c : rest) {
+            if (c == '-') {
+                ++dashes;
+            } else if (c < '0' || c > '9') {
+                digits = false;
+            }
+        }
+        std::string_view pid_text = rest.substr(0, rest.find('-'));
+        if (!digits || dashes != 2 || pid_text.empty() || pid_text.size() > 9 || pid_text.front() == '-') {
+            continue;
+        }
+        const auto pid = static_cast<pid_t>(std::stol(std::string(pid_text)));
+        std::error_code ec2;
+        if (pid <= 0 || pid == ::getpid() || !entry.is_regular_file(ec2) ||
+            !(::kill(pid, 0) != 0 && errno == ESRCH)) {
+            continue;  // ours, running, or not a file: kept
+        }
+        std::uintmax_t size = entry.file_size(ec2);
+        if (::unlink(entry.path().c_str()) == 0) {
+            removed.emplace_back(entry.path(), ec2 ? 0 : size);
+        }
+    }
+    if (!removed.empty()) {
+        fsync_dir(dir);
+    }
+    return removed;
 }
 
 void remove_durably(const fs::path& path) {

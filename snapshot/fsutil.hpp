@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace snapshot {
 
@@ -83,6 +85,12 @@ private:
 /// Writes `data` to `final_path` through an AtomicFile in `tmp_dir`.
 void write_file_atomic(const std::filesystem::path& tmp_dir, const std::filesystem::path& final_path,
                        std::string_view data, mode_t mode = k_file_mode);
+
+/// Removes the temporary files that an AtomicFile of a process no longer running left in `dir`
+/// (`.tmp-<pid>-<n>-<random>`, the process dead on this machine: kill -9, a power cut); returns them
+/// with their sizes. Another process's files, and the files of a running one, are left alone.
+std::vector<std::pair<std::filesystem::path, std::uintmax_t>> remove_stale_temp_files(
+    const std::filesystem::path& dir);
 
 /// Removes a file and fsyncs its folder; a missing file is not an error.
 void remove_durably(const std::filesystem::path& path);

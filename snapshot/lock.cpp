@@ -48,10 +48,17 @@ std::string describe_lock_holders(const fs::path& store) {
     return out.empty() ? "another process (it left no holder file)" : out;
 }
 
-StoreLock::StoreLock(const fs::path& store, Mode mode, const std::string& command)
+StoreLock::StoreLock(const fs::path& store, Mode mode, const std::string& command, bool reader)
     : m_store(store), m_command(command), m_mode(mode) {
     fs::path path = store / "lock";
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, k_file_mode);
+    if (fd < 0 && reader && (errno == EROFS || errno == EACCES || errno == EPERM)) {
+        m_read_only = true;
+        fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            return;  // read without a lock: this process cannot change the store, nor can a writer here
+        }
+    }
     if (fd < 0) {
         throw enmap::StoreError("cannot open the lock file " + path.string() + ": " + std::strerror(errno),
                                 "check the permissions of the store folder");
@@ -64,7 +71,9 @@ StoreLock::StoreLock(const fs::path& store, Mode mode, const std::string& comman
             mode == Mode::k_exclusive ? "wait until the other command finishes, then run this again"
                                       : "prune or gc is running on this store; wait until it finishes");
     }
-    write_holder_file();
+    if (!m_read_only) {
+        write_holder_file();
+    }
 }
 
 StoreLock::~StoreLock() {
@@ -95,7 +104,13 @@ void StoreLock::write_holder_file() {
             return;
         }
         std::string text = info.dump();
-        write_full(fd.get(), text.data(), text.size(), tmp);
+        try {
+            write_full(fd.get(), text.data(), text.size(), tmp);
+        } catch (const enmap::Error&) {
+            // A full disk: the lock itself is held, and cleaning up may free the space.
+            ::unlink(tmp.c_str());
+            return;
+        }
     }
     ::rename(tmp.c_str(), m_holder_file.c_str());
 }

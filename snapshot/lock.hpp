@@ -14,11 +14,16 @@ namespace snapshot {
 class StoreLock {
 public:
     enum class Mode { k_shared, k_exclusive };
-    /// Takes the lock without waiting; throws RefusedError naming the holders when it is taken.
-    StoreLock(const std::filesystem::path& store, Mode mode, const std::string& command);
+    /// Takes the lock without waiting; throws RefusedError naming the holders when it is taken. With
+    /// `reader`, a store this process may not write (a read-only mount, no write permission) is
+    /// locked through a read-only descriptor, or not at all when even that fails (restic's
+    /// --no-lock): nobody can change such a store through this machine's view of it anyway.
+    StoreLock(const std::filesystem::path& store, Mode mode, const std::string& command, bool reader = false);
     ~StoreLock();
     StoreLock(const StoreLock&) = delete;
     StoreLock& operator=(const StoreLock&) = delete;
+    /// True when the store could not be opened for writing (see the constructor's `reader`).
+    [[nodiscard]] bool read_only() const { return m_read_only; }
     /// Tries to turn a shared lock into an exclusive one without waiting; false when others hold it.
     bool try_upgrade();
     /// Turns an exclusive lock back into a shared one; throws RefusedError when that fails.
@@ -34,6 +39,7 @@ private:
     std::string m_command;
     std::filesystem::path m_holder_file;
     Fd m_fd;
+    bool m_read_only = false;
     Mode m_mode;
 };
 

@@ -1,6 +1,7 @@
 // Store::materialize: writing a snapshot's files back out, checking every chunk and whole file.
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -110,9 +111,13 @@ std::unique_ptr<AtomicFile> write_file(const Store& store, WorkerPool& pool, con
             chunk_index += batch.size();
             std::uint64_t end = chunk_index >= total_chunks ? file_size : chunk_offset(*layout, chunk_index);
             if (at > end || end > file_size) {
-                throw enmap::StoreError(
-                    "file " + name + " of snapshot " + snapshot + " lists more chunks than its size holds",
-                    "run `enmap-migrate snapshot verify " + snapshot.substr(0, 12) + "`");
+                std::string message = "file ";
+                message += name;
+                message += " of snapshot ";
+                message += snapshot;
+                message += " lists more chunks than its size holds";
+                throw enmap::StoreError(message,
+                                        "run `enmap-migrate snapshot verify " + snapshot.substr(0, 12) + "`");
             }
             inflight.push_back(
                 pool.submit([batch = std::move(batch), at, end, &store, &name, &snapshot, spares] {
@@ -127,10 +132,13 @@ std::unique_ptr<AtomicFile> write_file(const Store& store, WorkerPool& pool, con
                     bytes.clear();
                     store.read_chunks(batch.data(), batch.size(), bytes);
                     if (bytes.size() != end - at) {
+                        std::string message = "file ";
+                        message += name;
+                        message += " of snapshot ";
+                        message += snapshot;
+                        message += " has chunks whose sizes do not match its chunking";
                         throw enmap::StoreError(
-                            "file " + name + " of snapshot " + snapshot +
-                                " has chunks whose sizes do not match its chunking",
-                            "run `enmap-migrate snapshot verify " + snapshot.substr(0, 12) + "`");
+                            message, "run `enmap-migrate snapshot verify " + snapshot.substr(0, 12) + "`");
                     }
                     return bytes;
                 }));
@@ -169,13 +177,20 @@ void Store::materialize(const Hash& id, const fs::path& dest, const MaterializeO
     for (const auto& file : manifest.at("files")) {
         std::string name = file.at("name").get<std::string>();
         if (!safe_file_name(name)) {
-            throw enmap::StoreError(
-                "snapshot " + snapshot + " names a file '" + name + "' that is not a plain name",
-                "the manifest is not one this tool wrote; do not restore it");
+            std::string message = "snapshot ";
+            message += snapshot;
+            message += " names a file '";
+            message += name;
+            message += "' that is not a plain name";
+            throw enmap::StoreError(message, "the manifest is not one this tool wrote; do not restore it");
         }
         names.push_back(name);
     }
     make_dir(dest);
+    for (const auto& [path, size] : remove_stale_temp_files(dest)) {
+        spdlog::warn("removed {} ({} bytes), the unfinished file of a restore that was killed", path.string(),
+                     size);
+    }
     // Stale sidecars: a -wal or -shm left beside a restored database would be applied to it.
     std::vector<fs::path> stale;
     for (const auto& file : manifest.at("files")) {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,9 +51,42 @@ std::int64_t parse_iso8601(std::string_view text) {
     return static_cast<std::int64_t>(::timegm(&tm));
 }
 
+namespace {
+
+// What a store folder without its config still holds: "3 snapshot(s), 2 pack(s)", or "" when none.
+std::string data_without_config(const fs::path& root) {
+    std::error_code ec;
+    std::size_t snapshots = 0;
+    std::size_t packs = 0;
+    for (const auto& entry : fs::directory_iterator(root / "snapshots", ec)) {
+        snapshots += is_hex_name(entry.path().filename().string()) ? 1 : 0;
+    }
+    for (const auto& dir : fs::directory_iterator(root / "data", ec)) {
+        std::error_code ec2;
+        for (const auto& entry : fs::directory_iterator(dir.path(), ec2)) {
+            packs += is_hex_name(entry.path().filename().string()) ? 1 : 0;
+        }
+    }
+    if (snapshots == 0 && packs == 0) {
+        return {};
+    }
+    return std::to_string(snapshots) + " snapshot(s) and " + std::to_string(packs) + " pack(s)";
+}
+
+}  // namespace
+
 Store::Store(fs::path root, Access access, const std::string& command) : m_root(std::move(root)) {
     bool exists = fs::exists(m_root / "config");
     if (!exists) {
+        // Writing a new config over a store that lost its own would make its data look fresh: refuse.
+        std::string held = data_without_config(m_root);
+        if (!held.empty()) {
+            throw enmap::StoreError(
+                "the store " + m_root.string() + " has lost its config file, but still holds " + held,
+                "nothing was changed; put the config back from a backup, or write it again with `printf "
+                "'{\"format\": \"enmap-migrate-store\", \"version\": 1}\\n' > " +
+                    (m_root / "config").string() + "`, then run `enmap-migrate snapshot verify`");
+        }
         if (access != Access::k_write) {
             throw enmap::StoreError(
                 "there is no snapshot store at " + m_root.string(),
@@ -74,9 +108,11 @@ Store::Store(fs::path root, Access access, const std::string& command) : m_root(
         }
     }
     auto mode = access == Access::k_maintain ? StoreLock::Mode::k_exclusive : StoreLock::Mode::k_shared;
-    m_lock = std::make_unique<StoreLock>(m_root, mode, command);
+    m_lock = std::make_unique<StoreLock>(m_root, mode, command, access == Access::k_read);
     load_index();
-    if (m_lock->try_upgrade()) {
+    if (m_lock->read_only()) {
+        spdlog::debug("the store {} is read-only here: reading it without cleaning up", m_root.string());
+    } else if (m_lock->try_upgrade()) {
         clean_up_leftovers();
         if (access != Access::k_maintain) {
             m_lock->downgrade();
@@ -311,7 +347,8 @@ std::size_t Store::append_members(const Hash* ids, std::size_t count, const Loca
     for (std::size_t first = 0; first < taken; first += k_checked_at_once) {
         const std::size_t n = std::min(k_checked_at_once, taken - first);
         for (std::size_t i = 0; i < n; ++i) {
-            plains[i] = std::string_view(block.plain).substr(run[first + i].offset, run[first + i].size);
+            const auto& member_i = run[static_cast<std::ptrdiff_t>(first + i)];
+            plains[i] = std::string_view(block.plain).substr(member_i.offset, member_i.size);
         }
         sha256_each(plains, n, hashes);
         for (std::size_t i = 0; i < n; ++i) {
@@ -461,7 +498,7 @@ std::string Store::read_entry(const Hash& id, EntryHeader& out) const {
     return bytes;
 }
 
-std::vector<SnapshotInfo> Store::list() const {
+std::vector<SnapshotInfo> Store::list(std::vector<std::string>* damaged) const {
     std::vector<SnapshotInfo> out;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(m_root / "snapshots", ec)) {
@@ -469,18 +506,39 @@ std::vector<SnapshotInfo> Store::list() const {
         if (!is_hex_name(name)) {
             continue;
         }
-        auto manifest = nlohmann::json::parse(read_small_file(entry.path()), nullptr, false);
-        if (manifest.is_discarded() || !manifest.is_object()) {
-            throw enmap::StoreError("manifest " + name + " is not valid JSON", k_verify_hint);
+        std::string bytes = read_small_file(entry.path());
+        // A manifest is named by its SHA-256: one whose bytes changed is not the snapshot it names.
+        std::string problem;
+        auto manifest = nlohmann::json::parse(bytes, nullptr, false);
+        if (to_hex(sha256(bytes)) != name) {
+            problem = "manifest " + name + " does not match its SHA-256 (changed since it was written)";
+        } else if (manifest.is_discarded() || !manifest.is_object()) {
+            problem = "manifest " + name + " is not valid JSON";
+        }
+        if (!problem.empty()) {
+            if (damaged == nullptr) {
+                throw enmap::StoreError(problem, k_verify_hint);
+            }
+            damaged->push_back(problem);
+            continue;
         }
         SnapshotInfo info;
         info.id = from_hex(name);
-        info.time = manifest.value("time", "");
-        info.label = manifest["label"].is_string() ? manifest["label"].get<std::string>() : "";
-        info.kind = manifest.value("kind", "");
-        info.source = manifest["source"].is_string() ? manifest["source"].get<std::string>()
-                                                     : manifest["source"].dump();
-        info.bytes_in = manifest.value("bytes_in", std::uint64_t{0});
+        try {
+            info.time = manifest.value("time", "");
+            info.label = manifest["label"].is_string() ? manifest["label"].get<std::string>() : "";
+            info.kind = manifest.value("kind", "");
+            info.source = manifest["source"].is_string() ? manifest["source"].get<std::string>()
+                                                         : manifest["source"].dump();
+            info.bytes_in = manifest.value("bytes_in", std::uint64_t{0});
+        } catch (const nlohmann::json::exception& e) {
+            problem = "manifest " + name + " is not a snapshot manifest (" + e.what() + ")";
+            if (damaged == nullptr) {
+                throw enmap::StoreError(problem, k_verify_hint);
+            }
+            damaged->push_back(problem);
+            continue;
+        }
         info.manifest = std::move(manifest);
         out.push_back(std::move(info));
     }
@@ -491,13 +549,19 @@ std::vector<SnapshotInfo> Store::list() const {
 }
 
 Hash Store::resolve(std::string_view ref) const {
-    auto all = list();
+    std::vector<std::string> damaged;
+    auto all = list(&damaged);
     std::string hint = "run `enmap-migrate snapshot list` to see the snapshots in " + m_root.string();
-    if (all.empty()) {
+    if (all.empty() && damaged.empty()) {
         throw enmap::StoreError("there are no snapshots in " + m_root.string(),
                                 "create one with `enmap-migrate snapshot create`");
     }
     if (ref == "latest") {
+        if (!damaged.empty()) {
+            // The newest snapshot may be the damaged one: never pick an older one silently.
+            throw enmap::StoreError("cannot tell which snapshot is the latest: " + damaged.front(),
+                                    k_verify_hint);
+        }
         return all.back().id;
     }
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
@@ -525,6 +589,12 @@ Hash Store::resolve(std::string_view ref) const {
         throw enmap::UsageError(
             "snapshot reference '" + std::string(ref) + "' is ambiguous: it matches " + names,
             "give more digits of the id");
+    }
+    if (!damaged.empty()) {
+        throw enmap::StoreError("no sound snapshot matches '" + std::string(ref) + "', and the store holds " +
+                                    std::to_string(damaged.size()) +
+                                    " damaged manifest(s): " + damaged.front(),
+                                k_verify_hint);
     }
     throw enmap::StoreError(
         "no snapshot matches '" + std::string(ref) + "' (not an id, id prefix, label or latest)", hint);

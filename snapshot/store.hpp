@@ -139,8 +139,9 @@ public:
     /// Records the entries of a newly written index file in memory.
     void add_index(const IndexFile& file, const Hash& index_id);
 
-    /// Every snapshot, oldest first.
-    [[nodiscard]] std::vector<SnapshotInfo> list() const;
+    /// Every snapshot whose manifest is sound (valid JSON, its SHA-256 its id), oldest first. A damaged
+    /// manifest throws StoreError, or with `damaged` is left out and described there instead.
+    [[nodiscard]] std::vector<SnapshotInfo> list(std::vector<std::string>* damaged = nullptr) const;
     /// Resolves a full id, a unique id prefix, a label (its newest snapshot) or `latest`.
     /// Throws UsageError for an ambiguous prefix and StoreError when nothing matches.
     [[nodiscard]] Hash resolve(std::string_view ref) const;

@@ -13,10 +13,27 @@ TEST_CASE("cli: --version prints the version and exits 0") {
 TEST_CASE("cli: --help lists the global options and the exit statuses") {
     auto r = test_support::run_cli({"--help"});
     CHECK(r.status == 0);
-    for (const char* needle :
-         {"--store", "--database", "--json", "-v", "-q", "Exit statuses", "8  validation"}) {
+    for (const char* needle : {"--store", "--database", "--json", "-v", "-q", "Exit statuses",
+                               "8  validation", "9  out of disk space"}) {
         CAPTURE(needle);
         CHECK(r.out.find(needle) != std::string::npos);
+    }
+}
+
+TEST_CASE("cli: every command that writes files lists status 9, out of disk space, in its --help") {
+    for (const auto& args : std::vector<std::vector<std::string>>{{"snapshot", "create", "--help"},
+                                                                  {"snapshot", "archive", "--help"},
+                                                                  {"snapshot", "restore", "--help"},
+                                                                  {"rollback", "files", "--help"},
+                                                                  {"replay", "--help"},
+                                                                  {"rehearse", "--help"},
+                                                                  {"cleanup", "--help"}}) {
+        CAPTURE(args[0] + " " + args[1]);
+        auto r = test_support::run_cli(args);
+        CHECK(r.status == 0);
+        const bool listed = r.out.find("9 out of disk space") != std::string::npos ||
+                            r.out.find("9  out of disk space") != std::string::npos;
+        CHECK(listed);
     }
 }
 
