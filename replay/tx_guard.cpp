@@ -44,6 +44,7 @@ void check_transaction_control(const Plan& plan, const std::vector<DrizzleMigrat
     }
     for (const auto& module : plan.modules) {
         files.insert(files.end(), module.transform.begin(), module.transform.end());
+        files.insert(files.end(), module.incremental.begin(), module.incremental.end());
         files.insert(files.end(), module.verify.begin(), module.verify.end());
     }
     std::string problems;
