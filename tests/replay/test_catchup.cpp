@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@
 #include "replay/snapshot_source.hpp"
 #include "rollback/postgres.hpp"
 #include "snapshot/capture.hpp"
+#include "tests/replay/json_schema_subset.hpp"
 #include "tests/replay/replay_support.hpp"
 #include "tests/support.hpp"
 
@@ -240,6 +242,10 @@ TEST_CASE("replay --since: every table of a catch-up run equals a full replay of
         auto caught = replay_into(a.url(), store, next, base, plan);
         REQUIRE(caught.status == "committed");
         CHECK(caught.base_run == first.run_id);
+        for (const auto& t : caught.catchup["tables"]) {
+            // The sample's tables have a key index: their spools give the keys in order, and merge.
+            CHECK(t["merged"] == t["read"]);
+        }
         for (const auto& m : caught.modules) {
             CAPTURE(m.name);
             bool incremental = seed <= 6 && m.name != "levels" && m.name != "@autonum";
@@ -388,4 +394,55 @@ TEST_CASE("replay --since: refusals name what to do") {
     }
     // Nothing was written by any refusal: the base run is still the only one.
     CHECK(replay_test::query_value(a.url(), "SELECT count(*) FROM enmap_migrate.runs") == "1");
+}
+
+TEST_CASE("replay --since: the command line, its report and its exit statuses") {
+    TempDir tmp;
+    TestDatabase a;
+    fs::path bot = tmp.path() / "bot";
+    fs::path store = tmp.path() / "store";
+    write_bot(bot, 11);
+    std::string base = capture(store, bot, "base");
+    const std::vector<std::string> common = {"--store", store.string(), "--database",
+                                             a.url(),   "--plan",       examples_plan().string()};
+    auto with = [&](std::vector<std::string> args) {
+        args.insert(args.end(), common.begin(), common.end());
+        return test_support::run_cli(args);
+    };
+    auto r = with({"replay", "--snapshot", "base"});
+    REQUIRE(r.status == 0);
+    mutate(bot / "enmap.sqlite", 110);
+    capture(store, bot, "new");
+    // Backwards: NEW (here base) is not after BASE (here new).
+    r = with({"replay", "--snapshot", "base", "--since", "new"});
+    CHECK(r.status == 7);
+    CHECK(r.err.find("not after the base") != std::string::npos);
+    r = with({"replay", "--snapshot", "new", "--since", "base", "--only", "tags"});
+    CHECK(r.status == 2);
+    r = with({"--json", "replay", "--snapshot", "new", "--since", "base"});
+    REQUIRE(r.status == 0);
+    // Every event, the catch-up's fields included, is what docs/events.schema.json says.
+    std::ifstream in(test_support::source_dir() / "docs" / "events.schema.json");
+    schema_subset::Validator schema(nlohmann::json::parse(in));
+    std::istringstream lines(r.out);
+    std::string line;
+    nlohmann::json finished;
+    while (std::getline(lines, line)) {
+        auto event = nlohmann::json::parse(line);
+        auto errors = schema.errors(event);
+        CAPTURE(line);
+        CHECK_MESSAGE(errors.empty(), (errors.empty() ? "" : errors.front()));
+        if (event["event"] == "run_finished") {
+            finished = event;
+        }
+    }
+    REQUIRE(finished.is_object());
+    CHECK(finished["base_run"] == 1);
+    CHECK(finished["catchup"]["tables"].size() == 8);
+    r = test_support::run_cli({"status", "--database", a.url()});
+    CHECK(r.out.find("catch-up of run 1") != std::string::npos);
+    r = with({"--json", "replay", "--snapshot", "new", "--since", "new"});
+    CHECK(r.status == 7);  // NEW is BASE
+    r = test_support::run_cli({"validate", "--store", store.string(), "--database", a.url()});
+    CHECK(r.status == 0);  // against the snapshot the catch-up run replayed
 }
