@@ -587,24 +587,27 @@ void Run::apply_catchup(pqxx::dbtransaction& tx, const Module& module, ModuleRep
         copy_into("enmap_migrate_removals", false);
         const std::string where = "catch-up of " + table;
         std::uint64_t rows = 0;  // the statement may run twice (WriteTracker::run_statement)
+        std::string upsert = "WITH up AS (INSERT INTO ";
+        upsert += raw;
+        upsert +=
+            " AS r (key, value) SELECT key, value FROM enmap_migrate_upserts ON CONFLICT (key) DO UPDATE "
+            "SET value = EXCLUDED.value WHERE r.value IS DISTINCT FROM EXCLUDED.value RETURNING r.key) "
+            "INSERT INTO ";
+        upsert += changed;
+        upsert += " SELECT key, 'upsert' FROM up";
         m_writes->run_statement(tx, [&](pqxx::dbtransaction& t) {
-            auto r = t.exec("WITH up AS (INSERT INTO " + raw +
-                                " AS r (key, value) SELECT key, value FROM enmap_migrate_upserts "
-                                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value "
-                                "WHERE r.value IS DISTINCT FROM EXCLUDED.value RETURNING r.key) "
-                                "INSERT INTO " +
-                                changed + " SELECT key, 'upsert' FROM up",
-                            where);
+            auto r = t.exec(upsert, where);
             rows = r.affected_rows();
         });
         report.upserted += rows;
         m_guard.check(tx, where, module.name);
+        std::string remove = "WITH gone AS (DELETE FROM ";
+        remove += raw;
+        remove += " r USING enmap_migrate_removals x WHERE r.key = x.key RETURNING r.key) INSERT INTO ";
+        remove += changed;
+        remove += " SELECT key, 'delete' FROM gone";
         m_writes->run_statement(tx, [&](pqxx::dbtransaction& t) {
-            auto r = t.exec("WITH gone AS (DELETE FROM " + raw +
-                                " r USING enmap_migrate_removals x WHERE r.key = x.key RETURNING r.key) "
-                                "INSERT INTO " +
-                                changed + " SELECT key, 'delete' FROM gone",
-                            where);
+            auto r = t.exec(remove, where);
             rows = r.affected_rows();
         });
         report.deleted += rows;

@@ -6,6 +6,8 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -18,7 +20,10 @@
 
 #include "enmap/error.hpp"
 #include "enmap/sample.hpp"
+#include "replay/catchup.hpp"
+#include "replay/copy.hpp"
 #include "replay/engine.hpp"
+#include "replay/jsonl_source.hpp"
 #include "replay/ledger.hpp"
 #include "replay/snapshot_source.hpp"
 #include "rollback/postgres.hpp"
@@ -445,4 +450,72 @@ TEST_CASE("replay --since: the command line, its report and its exit statuses") 
     CHECK(r.status == 7);  // NEW is BASE
     r = test_support::run_cli({"validate", "--store", store.string(), "--database", a.url()});
     CHECK(r.status == 0);  // against the snapshot the catch-up run replayed
+}
+
+namespace {
+
+std::string jsonl(const std::vector<std::array<std::string, 3>>& rows) {
+    std::string out;
+    for (const auto& [table, key, value] : rows) {
+        out +=
+            nlohmann::json({{"table", table}, {"key", key}, {"value", nlohmann::json::parse(value)}}).dump();
+        out += "\n";
+    }
+    return out;
+}
+
+// The rows a CatchupDiff hands over for one enmap, as "key=value" (upserts) and keys (removals).
+std::vector<std::string> rows_of(const replay::CatchupDiff& diff, const std::string& enmap, bool upserts) {
+    std::vector<std::string> out;
+    auto collect = [&](std::string_view tuples, std::uint64_t) {
+        replay::parse_copy_tuples(tuples, [&](std::string_view key, std::string_view value) {
+            out.push_back(upserts ? std::string(key) + "=" + std::string(value) : std::string(key));
+        });
+    };
+    if (upserts) {
+        diff.read_upserts(enmap, collect);
+    } else {
+        diff.read_removals(enmap, collect);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("CatchupDiff: keys added, changed and removed, merged in key order or through a hash table") {
+    TempDir tmp;
+    const std::vector<std::array<std::string, 3>> same = {{"same", "k1", "1"}, {"same", "k2", "[2]"}};
+    std::vector<std::array<std::string, 3>> before = {
+        {"t", "a", "1"}, {"t", "b", "{\"x\":2}"}, {"t", "c", "3"}, {"t", "d", "4"}};
+    before.insert(before.end(), same.begin(), same.end());
+    replay_test::write_file(tmp.path() / "base.jsonl", jsonl(before));
+    replay::JsonlSource base(tmp.path() / "base.jsonl");
+    base.prepare({});
+    for (bool ordered : {true, false}) {
+        CAPTURE(ordered);
+        std::vector<std::array<std::string, 3>> after = {
+            {"t", "a", "1"}, {"t", "b", "{\"x\":20}"}, {"t", "d", "4"}, {"t", "e", "\"five\""}};
+        if (!ordered) {
+            std::reverse(after.begin(), after.end());  // a JSON-lines source gives its file's order
+        }
+        after.insert(after.end(), same.begin(), same.end());
+        fs::path file = tmp.path() / (ordered ? "ordered.jsonl" : "reversed.jsonl");
+        replay_test::write_file(file, jsonl(after));
+        replay::JsonlSource next(file);
+        next.prepare({});
+        replay::CatchupDiff diff(base, next);
+        const auto& t = diff.delta("t");
+        CHECK(t.read);
+        CHECK(t.merged == ordered);
+        CHECK(t.added == 1);
+        CHECK(t.changed == 1);
+        CHECK(t.removed == 1);
+        CHECK(rows_of(diff, "t", true) == std::vector<std::string>{"b={\"x\":20}", "e=\"five\""});
+        CHECK(rows_of(diff, "t", false) == std::vector<std::string>{"c"});
+        const auto& s = diff.delta("same");
+        CHECK_FALSE(s.read);
+        CHECK(s.empty());
+        CHECK(rows_of(diff, "same", true).empty());
+    }
 }
