@@ -247,8 +247,7 @@ void finish_run(pqxx::transaction_base& tx, std::int64_t run_id, const std::stri
             ", finished_at = clock_timestamp(), rows = " + std::to_string(rows) +
             ", modules_committed = " + std::to_string(modules_committed) +
             ", modules_failed = " + std::to_string(modules_failed) + ", error = " + opt_text(tx, error) +
-            ", lossy = " + tx.quote(lossy.dump()) +
-            "::jsonb WHERE id = " + std::to_string(run_id));
+            ", lossy = " + tx.quote(lossy.dump()) + "::jsonb WHERE id = " + std::to_string(run_id));
     record_xid_span(tx, run_id);
 }
 

@@ -424,6 +424,13 @@ TEST_CASE("replay --since: the command line, its report and its exit statuses") 
     CHECK(r.err.find("not after the base") != std::string::npos);
     r = with({"replay", "--snapshot", "new", "--since", "base", "--only", "tags"});
     CHECK(r.status == 2);
+    // A dry run of the catch-up validates and leaves no trace.
+    auto before = digests(a.url());
+    r = with({"replay", "--snapshot", "new", "--since", "base", "--dry-run"});
+    CHECK(r.status == 0);
+    CHECK(r.out.find("catch-up of run 1") != std::string::npos);
+    CHECK(digests(a.url()) == before);
+    CHECK(replay_test::query_value(a.url(), "SELECT count(*) FROM enmap_migrate.runs") == "1");
     r = with({"--json", "replay", "--snapshot", "new", "--since", "base"});
     REQUIRE(r.status == 0);
     // Every event, the catch-up's fields included, is what docs/events.schema.json says.
