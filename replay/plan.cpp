@@ -346,7 +346,7 @@ void write_starter_plan(const fs::path& out, const std::vector<SourceTable>& tab
     fs::create_directories(out / "modules");
     nlohmann::json modules = nlohmann::json::array();
     for (const auto& t : tables) {
-        std::string table = table_names.at(t.enmap_name);
+        const std::string& table = table_names.at(t.enmap_name);
         std::string name = table.substr(4);
         fs::path dir = out / "modules" / name;
         fs::create_directories(dir);
