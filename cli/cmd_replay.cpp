@@ -19,6 +19,7 @@ struct ReplayCommandOptions {
     SourceOptions source;
     std::string plan;
     bool dry_run = false;
+    std::string since;    // --since BASE: a catch-up replay
     ReplayTuning tuning;  // --keep-going, --only, --rename: shared with rehearse
 };
 
@@ -36,6 +37,23 @@ void print_report(const replay::ReplayReport& report) {
                     m.load_seconds > 0 ? static_cast<double>(m.rows) / m.load_seconds : 0.0);
         if (!m.error.empty()) {
             std::printf("    error: %s\n", m.error.c_str());
+        }
+    }
+    if (report.base_run > 0) {
+        std::printf("  catch-up of run %lld: diff %.2f s\n", static_cast<long long>(report.base_run),
+                    report.catchup.value("seconds", 0.0));
+        for (const auto& t : report.catchup["tables"]) {
+            std::printf("    %-24s +%llu ~%llu -%llu\n", t["table"].get<std::string>().c_str(),
+                        static_cast<unsigned long long>(t["added"].get<std::uint64_t>()),
+                        static_cast<unsigned long long>(t["changed"].get<std::uint64_t>()),
+                        static_cast<unsigned long long>(t["removed"].get<std::uint64_t>()));
+        }
+        for (const auto& m : report.modules) {
+            if (!m.catchup.empty()) {
+                std::printf("    module %-17s %s (%llu upserted, %llu deleted)\n", m.name.c_str(),
+                            m.catchup.c_str(), static_cast<unsigned long long>(m.upserted),
+                            static_cast<unsigned long long>(m.deleted));
+            }
         }
     }
     std::printf("  tables:");
@@ -76,6 +94,16 @@ int run_replay_command(const ReplayCommandOptions& options, const GlobalOptions&
     o.autonum = replay::parse_autonum(tuning.autonum);
     o.decode = decode_options(source_options);
     auto source = open_source(source_options, globals.store);
+    std::unique_ptr<replay::Source> base;
+    if (!options.since.empty()) {
+        if (source_options.snapshot.empty()) {
+            throw enmap::UsageError("--since BASE needs --snapshot NEW: a catch-up compares two snapshots");
+        }
+        SourceOptions base_options = source_options;
+        base_options.snapshot = options.since;
+        base = open_source(base_options, globals.store);
+        o.since = base.get();
+    }
     replay::Events events(globals.json,
                           !globals.json && globals.verbosity >= 0 && replay::stderr_is_terminal());
     auto report = replay::run_replay(*source, o, events);
@@ -96,11 +124,15 @@ void register_replay(CLI::App& app, GlobalOptions& globals) {
                     "migration plan folder (plan.json); without it each enmap is a module")
         ->check(CLI::ExistingDirectory);
     cmd->add_flag("--dry-run", options->dry_run, "do everything, validate, then roll back: leaves no trace");
+    cmd->add_option("--since", options->since,
+                    "catch-up: the target holds a committed run of snapshot BASE; apply only what changed "
+                    "from BASE to --snapshot");
     add_tuning_options(cmd, options->tuning);
     cmd->footer(
         "Exit statuses: 0 committed (or dry run passed); 2 usage; 3 bad input or plan; 4 policy refused "
         "data\n"
-        "(nothing written); 6 PostgreSQL error (rolled back); 7 the database already holds a run;\n"
+        "(nothing written); 6 PostgreSQL error (rolled back); 7 the database already holds a run (with\n"
+        "--since: it holds no committed run of BASE, the plan changed, or NEW is not a later capture);\n"
         "8 a verify query or validation failed (rolled back); 9 out of disk space here (TMPDIR holds the\n"
         "decoded rows; nothing written). With --keep-going the run commits and exits with the status of\n"
         "the first failed module.");

@@ -53,6 +53,23 @@ int run_status_command(const StatusCommandOptions& options, const GlobalOptions&
                     text_of(run["id"]).c_str(), text_of(run["status"]).c_str(), kind.c_str(),
                     text_of(run["source_id"]).c_str(), text_of(run["rows"]).c_str(),
                     text_of(run["started_at"]).c_str(), text_of(run["finished_at"]).c_str());
+        if (run.contains("base_run") && !run["base_run"].is_null()) {
+            // The chain back to the full replay it rests on, as far as the runs listed reach.
+            std::string chain = text_of(run["id"]);
+            nlohmann::json base = run["base_run"];
+            while (!base.is_null()) {
+                chain += " <- " + text_of(base);
+                nlohmann::json next;
+                for (const auto& r : ledger["runs"]) {
+                    if (r["id"] == base) {
+                        next = r.value("base_run", nlohmann::json());
+                    }
+                }
+                base = next;
+            }
+            std::printf("    catch-up of run %s (replay --since; chain %s)\n",
+                        text_of(run["base_run"]).c_str(), chain.c_str());
+        }
         for (const auto& m : run["modules"]) {
             std::printf("    %-24s %-11s %10s rows %8s ms", text_of(m["name"]).c_str(),
                         text_of(m["status"]).c_str(), text_of(m["rows"]).c_str(),

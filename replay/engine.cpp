@@ -12,6 +12,7 @@
 
 #include "enmap/summary.hpp"
 #include "replay/catalog.hpp"
+#include "replay/catchup.hpp"
 #include "replay/copy.hpp"
 #include "replay/json_text.hpp"
 #include "replay/ledger.hpp"
@@ -68,7 +69,13 @@ public:
 
 private:
     void preflight();
+    void preflight_catchup();
     void check_target(pqxx::work& tx);
+    void check_base(pqxx::work& tx);
+    void run_autonum_catchup(pqxx::work& tx);
+    void apply_catchup(pqxx::dbtransaction& tx, const Module& module, ModuleReport& report);
+    void run_sql_files(pqxx::dbtransaction& tx, const std::vector<fs::path>& files, const Module& module,
+                       const ModuleReport& report, const char* what);
     void run_drizzle(pqxx::work& tx);
     void run_autonum(pqxx::work& tx);
     void run_module(pqxx::work& tx, const Module& module, int index, int count);
@@ -99,6 +106,10 @@ private:
     [[nodiscard]] const char* ok_status() const { return m_options.dry_run ? "passed" : "committed"; }
     TransactionGuard m_guard;
     std::string m_current_step;
+    std::unique_ptr<CatchupDiff> m_diff;                        // a catch-up run's
+    std::int64_t m_base_run = 0;                                // a catch-up run's base run
+    std::map<std::string, std::vector<std::string>> m_outputs;  // module -> tables its transform wrote
+    [[nodiscard]] bool catchup() const { return m_options.since != nullptr; }
 };
 
 nlohmann::json options_json(const ReplayOptions& o) {
@@ -149,6 +160,70 @@ void Run::preflight() {
     m_report.source_id = m_source.id();
     m_report.plan_digest = m_plan.digest;
     plan_autonum();
+    if (catchup()) {
+        preflight_catchup();
+    }
+}
+
+// A catch-up's sources: NEW must be a later capture of the database BASE was taken of, holding the
+// same enmaps. Then the diff, before anything is written.
+void Run::preflight_catchup() {
+    Source& base = *m_options.since;
+    if (!m_options.only.empty()) {
+        throw enmap::UsageError(
+            "--since and --only do not go together: a catch-up brings every module up to date");
+    }
+    base.prepare(m_options.decode);
+    throw_if_violations(base.violations());
+    auto from = base.origin();
+    auto to = m_source.origin();
+    if (!from || !to) {
+        throw enmap::UsageError("--since needs snapshots on both sides: a catch-up compares two snapshots",
+                                "replay with --snapshot NEW --since BASE");
+    }
+    std::string named = "snapshot " + m_source.description() + " (--snapshot)";
+    if (base.id() == m_source.id()) {
+        throw enmap::RefusedError(named + " is the base snapshot itself: there is nothing to catch up",
+                                  "take a new snapshot (`enmap-migrate snapshot create`) and catch up to it");
+    }
+    if (from->database != to->database || from->host != to->host) {
+        throw enmap::RefusedError(named + " was captured from " + to->host + ":" + to->database +
+                                      ", the base " + base.description() + " from " + from->host + ":" +
+                                      from->database + ": NEW is not a later capture of the same database",
+                                  "catch up from a snapshot of the same bot's database, or replay NEW in "
+                                  "full into an empty database");
+    }
+    if (to->time <= from->time) {
+        throw enmap::RefusedError(named + " was captured at " + to->time + ", not after the base " +
+                                      base.description() + " (" + from->time + ")",
+                                  "swap --snapshot and --since, or take a new snapshot and catch up to it");
+    }
+    std::set<std::string> before;
+    std::set<std::string> now;
+    for (const auto& t : base.tables()) {
+        before.insert(t.enmap_name);
+    }
+    for (const auto& t : m_source.tables()) {
+        now.insert(t.enmap_name);
+    }
+    if (before != now) {
+        std::string added;
+        std::string removed;
+        for (const auto& e : now) {
+            added += before.count(e) == 0 ? " " + e : "";
+        }
+        for (const auto& e : before) {
+            removed += now.count(e) == 0 ? " " + e : "";
+        }
+        throw enmap::RefusedError(
+            "the enmaps changed between the base " + base.description() + " and " + named +
+                " (added:" + (added.empty() ? " none" : added) +
+                "; removed:" + (removed.empty() ? " none" : removed) + ")",
+            "a new or dropped enmap changes the plan: roll back and replay NEW in full");
+    }
+    m_diff = std::make_unique<CatchupDiff>(base, m_source);
+    m_report.catchup = m_diff->to_json();
+    spdlog::debug("catch-up diff: {:.2f} s", m_diff->seconds());
 }
 
 // An export() source (dump --export, snapshot create --export) has no internal::autonum: a bot's
@@ -214,6 +289,10 @@ void Run::plan_autonum() {
 }
 
 void Run::check_target(pqxx::work& tx) {
+    if (catchup()) {
+        check_base(tx);
+        return;
+    }
     auto runs = active_runs(tx);
     if (!runs.empty()) {
         auto id = runs.front()["id"].get<std::int64_t>();
@@ -243,6 +322,81 @@ void Run::check_target(pqxx::work& tx) {
             "the database already has raw_ tables from an earlier run: " + list,
             "undo that run with `enmap-migrate rollback postgres` (or drop the tables if no "
             "run recorded them), then replay again");
+    }
+}
+
+// A catch-up's target: its newest run that holds data must be a committed run of BASE, with this
+// plan, these policies and these table names. Notes the tables each module's transform wrote to in
+// that run and the runs it rests on.
+void Run::check_base(pqxx::work& tx) {
+    const std::string base_id = m_options.since->id();
+    const std::string base_name = "the base " + m_options.since->description();
+    auto runs = active_runs(tx);
+    if (runs.empty() || runs.front()["source_id"].get<std::string>() != base_id) {
+        std::string now = runs.empty()
+                              ? "it holds no committed run"
+                              : "its newest run, " + std::to_string(runs.front()["id"].get<std::int64_t>()) +
+                                    ", replayed " + runs.front()["source_id"].get<std::string>();
+        throw enmap::RefusedError(
+            "the database does not hold a committed run of " + base_name + " (" + base_id + "): " + now,
+            runs.empty()
+                ? "replay the base first (`enmap-migrate replay --snapshot BASE --plan DIR`), then catch up"
+                : "catch up from the snapshot that run replayed: --since " +
+                      runs.front()["source_id"].get<std::string>());
+    }
+    m_base_run = runs.front()["id"].get<std::int64_t>();
+    const std::string id = std::to_string(m_base_run);
+    auto row = tx.exec1(
+        "SELECT status, plan_digest, coalesce(options->>'invalid_text', ''), coalesce(options->>'functions', "
+        "'') "
+        "FROM enmap_migrate.runs WHERE id = " +
+        id);
+    const std::string rollback = "`enmap-migrate rollback postgres --run " + id + "`";
+    if (std::string(row[0].c_str()) != "committed") {
+        throw enmap::RefusedError("run " + id + " of " + base_name + " is " + row[0].c_str() +
+                                      ": a catch-up rests on a run whose every module committed",
+                                  "undo it with " + rollback + " and replay NEW in full");
+    }
+    if (std::string(row[1].c_str()) != m_plan.digest) {
+        throw enmap::RefusedError("the plan changed since run " + id + " replayed " + base_name +
+                                      " (plan digest " + std::string(row[1].c_str()).substr(0, 12) +
+                                      ", now " + m_plan.digest.substr(0, 12) +
+                                      "): a changed plan needs a full rehearsal",
+                                  "undo run " + id + " with " + rollback +
+                                      " and replay NEW in full with the new plan (or catch up with the plan "
+                                      "run " +
+                                      id + " used)");
+    }
+    nlohmann::json now = options_json(m_options);
+    if (now["invalid_text"] != row[2].c_str() || now["functions"] != row[3].c_str()) {
+        throw enmap::RefusedError("the data policies differ from run " + id + "'s (--invalid-text " +
+                                      row[2].c_str() + " --functions " + row[3].c_str() + ")",
+                                  "catch up with the policies run " + id + " used, or replay NEW in full");
+    }
+    std::map<std::string, std::string> loaded;
+    for (const auto& t : tx.exec("SELECT enmap, table_name FROM enmap_migrate.tables WHERE run_id = " + id +
+                                 " AND enmap <> 'internal::autonum'")) {
+        loaded[t[0].c_str()] = t[1].c_str();
+    }
+    if (loaded != m_report.table_names) {
+        throw enmap::RefusedError(
+            "run " + id + " loaded other tables than this catch-up would write (" +
+                std::to_string(loaded.size()) + " raw_ tables then, " +
+                std::to_string(m_report.table_names.size()) +
+                " now; a --rename, or modules left out with --only)",
+            "catch up with the same --rename options and no --only, or replay NEW in full");
+    }
+    // The tables each module's transform wrote to, over the chain of runs down to the full replay,
+    // without the raw_ tables.
+    for (const auto& t : tx.exec(
+             "WITH RECURSIVE chain(id, base) AS (SELECT id, base_run FROM enmap_migrate.runs WHERE id = " +
+             id +
+             " UNION ALL SELECT r.id, r.base_run FROM enmap_migrate.runs r JOIN chain c ON r.id = c.base) "
+             "SELECT DISTINCT w.module, w.identity FROM enmap_migrate.written_tables w "
+             "WHERE w.run_id IN (SELECT id FROM chain) AND to_regclass(w.identity) IS NOT NULL "
+             "AND to_regclass(w.identity) NOT IN (SELECT to_regclass(quote_ident(t.table_name)) "
+             "FROM enmap_migrate.tables t WHERE t.run_id IN (SELECT id FROM chain)) ORDER BY 1, 2")) {
+        m_outputs[t[0].c_str()].emplace_back(t[1].c_str());
     }
 }
 
@@ -390,6 +544,105 @@ std::string Run::offending_keys(pqxx::dbtransaction& tx, const ModuleReport& rep
     return out;
 }
 
+void Run::run_sql_files(pqxx::dbtransaction& tx, const std::vector<fs::path>& files, const Module& module,
+                        const ModuleReport& report, const char* what) {
+    for (const auto& file : files) {
+        for (const auto& statement : split_sql(slurp(file))) {
+            std::string where = file.string() + ":" + std::to_string(statement.line);
+            try {
+                m_writes->run_statement(tx, [&](pqxx::dbtransaction& t) {
+                    t.exec(statement.sql, std::string(what) + " " + where);
+                });
+                m_guard.check(tx, where, module.name);
+            } catch (const pqxx::broken_connection&) {
+                throw;
+            } catch (const pqxx::sql_error& e) {
+                throw enmap::DatabaseError(std::string(what) + " at " + where + " failed: " + e.what() +
+                                           offending_keys(tx, report, statement.sql));
+            }
+        }
+    }
+}
+
+// A catch-up module: the diff applied to its raw_ tables (COPY into a temporary table, upsert where
+// the value differs, delete the removed keys), each change noted in changed_<table>(key, op); then
+// its incremental SQL, or its transform in full after the tables it wrote to are emptied.
+void Run::apply_catchup(pqxx::dbtransaction& tx, const Module& module, ModuleReport& report) {
+    std::vector<std::string> changed_tables;
+    for (const auto& enmap : module.enmaps) {
+        const std::string& table = m_report.table_names.at(enmap);
+        const std::string raw = tx.quote_name(table);
+        const std::string changed = tx.quote_name("changed_" + table.substr(4));
+        tx.exec("CREATE TEMP TABLE " + changed + " (key text PRIMARY KEY, op text NOT NULL)");
+        changed_tables.push_back(changed);
+        const EnmapDelta& delta = m_diff->delta(enmap);
+        if (delta.empty()) {
+            continue;
+        }
+        auto copy_into = [&](const char* name, bool upserts) {
+            tx.exec(std::string("CREATE TEMP TABLE ") + name + " (key text NOT NULL, value jsonb NOT NULL)");
+            CopyIn copy(tx, name, "key, value", false);
+            auto write = [&](std::string_view tuples, std::uint64_t) { copy.write(tuples); };
+            if (upserts) {
+                m_diff->read_upserts(enmap, write);
+            } else {
+                m_diff->read_removals(enmap, write);
+            }
+            copy.finish();
+        };
+        copy_into("enmap_migrate_upserts", true);
+        copy_into("enmap_migrate_removals", false);
+        const std::string where = "catch-up of " + table;
+        std::uint64_t rows = 0;  // the statement may run twice (WriteTracker::run_statement)
+        std::string upsert = "WITH up AS (INSERT INTO ";
+        upsert += raw;
+        upsert +=
+            " AS r (key, value) SELECT key, value FROM enmap_migrate_upserts ON CONFLICT (key) DO UPDATE "
+            "SET value = EXCLUDED.value WHERE r.value IS DISTINCT FROM EXCLUDED.value RETURNING r.key) "
+            "INSERT INTO ";
+        upsert += changed;
+        upsert += " SELECT key, 'upsert' FROM up";
+        m_writes->run_statement(tx, [&](pqxx::dbtransaction& t) {
+            auto r = t.exec(upsert, where);
+            rows = r.affected_rows();
+        });
+        report.upserted += rows;
+        m_guard.check(tx, where, module.name);
+        std::string remove = "WITH gone AS (DELETE FROM ";
+        remove += raw;
+        remove += " r USING enmap_migrate_removals x WHERE r.key = x.key RETURNING r.key) INSERT INTO ";
+        remove += changed;
+        remove += " SELECT key, 'delete' FROM gone";
+        m_writes->run_statement(tx, [&](pqxx::dbtransaction& t) {
+            auto r = t.exec(remove, where);
+            rows = r.affected_rows();
+        });
+        report.deleted += rows;
+        m_guard.check(tx, where, module.name);
+        tx.exec("DROP TABLE enmap_migrate_upserts, enmap_migrate_removals");
+    }
+    if (report.upserted + report.deleted == 0) {
+        report.catchup = "unchanged";
+    } else if (!module.incremental.empty()) {
+        report.catchup = "incremental";
+        run_sql_files(tx, module.incremental, module, report, "incremental");
+    } else {
+        report.catchup = "full";
+        auto it = m_outputs.find(module.name);
+        if (it != m_outputs.end()) {
+            for (const auto& identity : it->second) {
+                m_writes->run_statement(tx, [&](pqxx::dbtransaction& t) {
+                    t.exec("DELETE FROM " + identity, "catch-up: empty " + identity + " for the transform");
+                });
+            }
+        }
+        run_sql_files(tx, module.transform, module, report, "transform");
+    }
+    for (const auto& changed : changed_tables) {
+        tx.exec("DROP TABLE " + changed);
+    }
+}
+
 void Run::run_verify(pqxx::dbtransaction& tx, const fs::path& file) {
     for (const auto& statement : split_sql(slurp(file))) {
         std::string where = file.string() + ":" + std::to_string(statement.line);
@@ -501,6 +754,51 @@ void Run::run_autonum(pqxx::work& tx) {
     m_events.module_finished(report.to_json());
 }
 
+// A catch-up's counters: raw_internal_autonum made equal to NEW's, writing only what differs.
+void Run::run_autonum_catchup(pqxx::work& tx) {
+    ModuleReport report;
+    report.name = k_autonum_step;
+    auto start = Clock::now();
+    const std::string name(k_autonum_table);
+    std::string values;
+    for (const auto& a : m_autonum) {
+        values += (values.empty() ? "(" : ", (") + tx.quote(a.enmap) + ", " + std::to_string(a.lastnum) +
+                  "::bigint)";
+    }
+    {
+        pqxx::subtransaction sub(tx, "enmap_migrate_autonum");
+        m_current_step = k_autonum_step;
+        m_writes->begin_module(k_autonum_step);
+        m_writes->run_statement(sub, [&](pqxx::dbtransaction& t) {
+            t.exec("DELETE FROM " + name +
+                   (values.empty()
+                        ? std::string()
+                        : " WHERE enmap NOT IN (SELECT v.enmap FROM (VALUES " + values + ") v(enmap, n))"));
+        });
+        if (!values.empty()) {
+            m_writes->run_statement(sub, [&](pqxx::dbtransaction& t) {
+                t.exec("INSERT INTO " + name + " AS a (enmap, lastnum) VALUES " + values +
+                       " ON CONFLICT (enmap) DO UPDATE SET lastnum = EXCLUDED.lastnum "
+                       "WHERE a.lastnum IS DISTINCT FROM EXCLUDED.lastnum");
+            });
+        }
+        m_guard.check(sub, "the autonum counters", k_autonum_step);
+        sub.commit();
+        m_writes->commit_module();
+    }
+    report.status = ok_status();
+    report.rows = m_autonum.size();
+    report.seconds = since(start);
+    report.load_seconds = report.seconds;
+    report.tables.emplace_back("internal::autonum", name);
+    report.catchup = "counters";
+    ModuleRecord record = to_record(report, 0);
+    record.tables.push_back({"internal::autonum", name, report.rows, ""});
+    m_records.push_back(record);
+    m_report.modules.push_back(report);
+    m_events.module_finished(report.to_json());
+}
+
 void Run::run_module(pqxx::work& tx, const Module& module, int index, int count) {
     ModuleReport report;
     report.name = module.name;
@@ -527,28 +825,17 @@ void Run::run_module(pqxx::work& tx, const Module& module, int index, int count)
             auto phase = Clock::now();
             for (const auto& enmap : module.enmaps) {
                 const std::string& table = m_report.table_names.at(enmap);
-                std::uint64_t rows = load_table(sub, report, enmap, table);
+                std::uint64_t rows = catchup() ? m_rows[enmap] : load_table(sub, report, enmap, table);
                 report.rows += rows;
                 report.tables.emplace_back(enmap, table);
                 record.tables.push_back({enmap, table, rows, m_digests[enmap]});
             }
             report.load_seconds = since(phase);
             phase = Clock::now();
-            for (const auto& file : module.transform) {
-                for (const auto& statement : split_sql(slurp(file))) {
-                    std::string where = file.string() + ":" + std::to_string(statement.line);
-                    try {
-                        m_writes->run_statement(sub, [&](pqxx::dbtransaction& t) {
-                            t.exec(statement.sql, "transform " + where);
-                        });
-                        m_guard.check(sub, where, module.name);
-                    } catch (const pqxx::broken_connection&) {
-                        throw;
-                    } catch (const pqxx::sql_error& e) {
-                        throw enmap::DatabaseError("transform at " + where + " failed: " + e.what() +
-                                                   offending_keys(sub, report, statement.sql));
-                    }
-                }
+            if (catchup()) {
+                apply_catchup(sub, module, report);
+            } else {
+                run_sql_files(sub, module.transform, module, report, "transform");
             }
             report.transform_seconds = since(phase);
             phase = Clock::now();
@@ -647,6 +934,7 @@ void Run::record_failed_run(const std::string& error) {
                       "replay",           redact_url(m_options.database_url),
                       m_fingerprint,      options_json(m_options),
                       run_kind()};
+        run.base_run = m_base_run;
         auto id = begin_run(tx, run);
         int position = 0;
         for (auto record : m_records) {
@@ -707,14 +995,24 @@ ReplayReport Run::execute() {
         for (const auto& a : m_report.autonum) {
             run.options["autonum"][a["enmap"].get<std::string>()] = a["lastnum"];
         }
+        if (catchup()) {
+            run.base_run = m_base_run;
+            run.options["since"] = m_options.since->id();
+            m_report.base_run = m_base_run;
+        }
         m_run_id = begin_run(tx, run);
         m_writes.emplace(tx, m_run_id);
         m_guard.start(tx);
-        if (!m_drizzle.empty()) {
+        // A catch-up's plan is its base run's (check_base): its Drizzle migrations are applied.
+        if (!m_drizzle.empty() && !catchup()) {
             run_drizzle(tx);
         }
         m_report.setup_seconds = since(phase_start);
-        run_autonum(tx);
+        if (catchup()) {
+            run_autonum_catchup(tx);
+        } else {
+            run_autonum(tx);
+        }
         std::vector<const Module*> selected;
         for (const auto& m : m_plan.modules) {
             bool chosen = m_options.only.empty() || std::find(m_options.only.begin(), m_options.only.end(),
@@ -889,6 +1187,9 @@ nlohmann::json ModuleReport::to_json() const {
                         {"rows_per_second", static_cast<std::uint64_t>(rate)},
                         {"tables", t},
                         {"objects_created", objects_created}};
+    if (!catchup.empty()) {
+        j["catchup"] = {{"how", catchup}, {"upserted", upserted}, {"deleted", deleted}};
+    }
     if (!error.empty()) {
         j["error"] = error;
     }
@@ -909,23 +1210,28 @@ nlohmann::json ReplayReport::to_json() const {
         drizzle.push_back({{"id", r.id}, {"hash", r.hash}, {"created_at", r.created_at}});
     }
     double rate = load_seconds > 0 ? static_cast<double>(rows) / load_seconds : 0.0;
-    return {{"run_id", run_id},
-            {"status", status},
-            {"source_id", source_id},
-            {"plan_digest", plan_digest},
-            {"tables", names},
-            {"modules", modules_json},
-            {"drizzle_rows", drizzle},
-            {"rows", rows},
-            {"seconds", seconds},
-            {"preflight_seconds", preflight_seconds},
-            {"setup_seconds", setup_seconds},
-            {"finish_seconds", finish_seconds},
-            {"load_seconds", load_seconds},
-            {"rows_per_second", static_cast<std::uint64_t>(rate)},
-            {"validation", validation.to_json()},
-            {"autonum", autonum},
-            {"lossy", lossy_json(lossy)}};
+    nlohmann::json j = {{"run_id", run_id},
+                        {"status", status},
+                        {"source_id", source_id},
+                        {"plan_digest", plan_digest},
+                        {"tables", names},
+                        {"modules", modules_json},
+                        {"drizzle_rows", drizzle},
+                        {"rows", rows},
+                        {"seconds", seconds},
+                        {"preflight_seconds", preflight_seconds},
+                        {"setup_seconds", setup_seconds},
+                        {"finish_seconds", finish_seconds},
+                        {"load_seconds", load_seconds},
+                        {"rows_per_second", static_cast<std::uint64_t>(rate)},
+                        {"validation", validation.to_json()},
+                        {"autonum", autonum},
+                        {"lossy", lossy_json(lossy)}};
+    if (base_run > 0 || !catchup.is_null()) {
+        j["base_run"] = base_run;
+        j["catchup"] = catchup;
+    }
+    return j;
 }
 
 int ReplayReport::exit_status() const {

@@ -30,6 +30,9 @@ struct ReplayOptions {
     enmap::DecodeOptions decode;
     std::string kind;  // recorded in the ledger: "replay" (default, a go-live) or "rehearsal"
     std::map<std::string, std::int64_t> autonum;  // --autonum ENMAP=N: counters the source lacks
+    /// --since BASE: a catch-up replay of the changes from this source (the snapshot the target's
+    /// committed run replayed) to the source being replayed (docs/replay.md). Null: a full replay.
+    Source* since = nullptr;
 };
 
 /// Parses --autonum ENMAP=N values. Throws enmap::UsageError naming a malformed one.
@@ -50,6 +53,11 @@ struct ModuleReport {
     enmap::ExitCode failure = enmap::ExitCode::k_ok;
     std::vector<std::pair<std::string, std::string>> tables;  // enmap -> raw_ table
     std::size_t objects_created = 0;
+    // A catch-up run's: rows upserted into and deleted from the raw_ tables, and how the module's
+    // tables were brought up to date: "incremental", "full" (transform re-run) or "unchanged".
+    std::uint64_t upserted = 0;
+    std::uint64_t deleted = 0;
+    std::string catchup;
     /// As JSON for events and --json.
     [[nodiscard]] nlohmann::json to_json() const;
 };
@@ -72,6 +80,8 @@ struct ReplayReport {
     ValidationReport validation;
     enmap::LossyCounts lossy;
     nlohmann::json autonum = nlohmann::json::array();  // counters not from the source: {enmap, lastnum, from}
+    std::int64_t base_run = 0;                         // a catch-up run's base run; 0 for a full replay
+    nlohmann::json catchup;  // a catch-up run's diff (CatchupDiff::to_json); null otherwise
     /// As JSON for --json and the run_finished event.
     [[nodiscard]] nlohmann::json to_json() const;
     /// The exit status: 0, or that of the first failed module (a --keep-going run).

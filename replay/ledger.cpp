@@ -97,6 +97,7 @@ ALTER TABLE enmap_migrate.runs ADD COLUMN IF NOT EXISTS kind text;
 -- written after it has one at or past xid_end (rollback postgres --force lists those rows).
 ALTER TABLE enmap_migrate.runs ADD COLUMN IF NOT EXISTS xid_first bigint;
 ALTER TABLE enmap_migrate.runs ADD COLUMN IF NOT EXISTS xid_end bigint;
+ALTER TABLE enmap_migrate.runs ADD COLUMN IF NOT EXISTS base_run bigint;
 )sql";
 
 std::string ms(double seconds) {
@@ -120,11 +121,12 @@ bool ledger_exists(pqxx::transaction_base& tx) {
 std::int64_t begin_run(pqxx::transaction_base& tx, const RunRecord& run) {
     auto row = tx.exec1(
         "INSERT INTO enmap_migrate.runs (source_id, source, plan_digest, plan_dir, mode, status, database, "
-        "tool_version, catalog_fingerprint, options, kind) VALUES (" +
+        "tool_version, catalog_fingerprint, options, kind, base_run) VALUES (" +
         tx.quote(run.source_id) + ", " + tx.quote(run.source) + ", " + tx.quote(run.plan_digest) + ", " +
         opt_text(tx, run.plan_dir) + ", " + tx.quote(run.mode) + ", 'running', " + tx.quote(run.database) +
         ", " + tx.quote(std::string(ENMAP_MIGRATE_VERSION)) + ", " + opt_text(tx, run.catalog_fingerprint) +
-        ", " + tx.quote(run.options.dump()) + "::jsonb, " + opt_text(tx, run.kind) + ") RETURNING id");
+        ", " + tx.quote(run.options.dump()) + "::jsonb, " + opt_text(tx, run.kind) + ", " +
+        (run.base_run > 0 ? std::to_string(run.base_run) : std::string("NULL")) + ") RETURNING id");
     return row[0].as<std::int64_t>();
 }
 
@@ -245,8 +247,7 @@ void finish_run(pqxx::transaction_base& tx, std::int64_t run_id, const std::stri
             ", finished_at = clock_timestamp(), rows = " + std::to_string(rows) +
             ", modules_committed = " + std::to_string(modules_committed) +
             ", modules_failed = " + std::to_string(modules_failed) + ", error = " + opt_text(tx, error) +
-            ", lossy = " + tx.quote(lossy.dump()) +
-            "::jsonb WHERE id = " + std::to_string(run_id));
+            ", lossy = " + tx.quote(lossy.dump()) + "::jsonb WHERE id = " + std::to_string(run_id));
     record_xid_span(tx, run_id);
 }
 
@@ -279,11 +280,15 @@ nlohmann::json read_ledger(pqxx::transaction_base& tx, int limit) {
                            "SELECT 1 FROM pg_attribute WHERE attrelid = 'enmap_migrate.runs'::regclass "
                            "AND attname = 'kind' AND NOT attisdropped")
                          .empty();
+    bool has_base = !tx.exec(
+                           "SELECT 1 FROM pg_attribute WHERE attrelid = 'enmap_migrate.runs'::regclass "
+                           "AND attname = 'base_run' AND NOT attisdropped")
+                         .empty();
     bool has_actions = !tx.exec1("SELECT to_regclass('enmap_migrate.actions') IS NULL")[0].as<bool>();
     bool has_written = written_tables_exist(tx);
     nlohmann::json runs = rows_json(
         std::string("SELECT id, source_id, source, plan_digest, plan_dir, mode, ") +
-        (has_kind ? "kind" : "NULL AS kind") +
+        (has_kind ? "kind" : "NULL AS kind") + (has_base ? ", base_run" : ", NULL AS base_run") +
         ", status, database, tool_version, started_at, "
         "finished_at, rows, modules_committed, modules_failed, catalog_fingerprint, options, lossy, error "
         "FROM enmap_migrate.runs ORDER BY id DESC LIMIT " +

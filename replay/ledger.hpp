@@ -32,7 +32,8 @@ struct RunRecord {
     std::string database;  // redacted URL
     std::string catalog_fingerprint;
     nlohmann::json options = nlohmann::json::object();
-    std::string kind;  // "replay" (a go-live), "rehearsal" or "dry-run"
+    std::string kind;           // "replay" (a go-live), "rehearsal" or "dry-run"
+    std::int64_t base_run = 0;  // a catch-up run's base (replay --since); 0 for a full replay
 };
 
 /// One raw_ table a module loaded.

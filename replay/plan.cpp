@@ -251,6 +251,13 @@ Plan load_plan(const fs::path& dir) {
                  string_list(m.value("verify", nlohmann::json()), where + " \"verify\"", problems)) {
                 module.verify.push_back(add_file(f, where + " verify"));
             }
+            nlohmann::json incremental = m.value("incremental", nlohmann::json());
+            if (incremental.is_string()) {
+                incremental = nlohmann::json::array({incremental});
+            }
+            for (const auto& f : string_list(incremental, where + " \"incremental\"", problems)) {
+                module.incremental.push_back(add_file(f, where + " incremental"));
+            }
             if (m.contains("notes") && m["notes"].is_string()) {
                 std::string notes = m["notes"].get<std::string>();
                 fs::path p = dir / notes;
@@ -339,7 +346,7 @@ void write_starter_plan(const fs::path& out, const std::vector<SourceTable>& tab
     fs::create_directories(out / "modules");
     nlohmann::json modules = nlohmann::json::array();
     for (const auto& t : tables) {
-        std::string table = table_names.at(t.enmap_name);
+        const std::string& table = table_names.at(t.enmap_name);
         std::string name = table.substr(4);
         fs::path dir = out / "modules" / name;
         fs::create_directories(dir);

@@ -19,7 +19,10 @@ struct Module {
     std::vector<std::string> enmaps;
     std::vector<std::filesystem::path> transform;  // run in order, after the raw_ tables are loaded
     std::vector<std::filesystem::path> verify;     // dbt convention: each query returns offending rows
-    std::string notes;                             // free text, or the text of the notes file
+    /// A catch-up replay's SQL (plan.json "incremental"): brings the module's tables up to date from
+    /// the temporary tables changed_<table> (key, op); empty: the transform re-runs in full.
+    std::vector<std::filesystem::path> incremental;
+    std::string notes;  // free text, or the text of the notes file
 };
 
 /// The replay options a plan keeps (plan.json's "renames", "formats" and "policies"; all optional,

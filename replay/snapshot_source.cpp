@@ -70,6 +70,8 @@ void remove_stale_temp_dirs(const fs::path& temp) {
     }
 }
 
+}  // namespace
+
 fs::path private_temp_dir() {
     static std::atomic<unsigned> counter{0};
     auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
@@ -81,6 +83,8 @@ fs::path private_temp_dir() {
     fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
     return dir;
 }
+
+namespace {
 
 // Raw rows handed from the reading thread to the decoding one, copied out of SQLite's buffers.
 struct RawBatch : enmap::RawRowBatch {
@@ -252,6 +256,8 @@ void SnapshotSource::prepare(const enmap::DecodeOptions& options) {
     std::string label =
         manifest.value("label", nlohmann::json()).is_string() ? manifest["label"].get<std::string>() : "";
     m_description = "snapshot " + m_id.substr(0, 12) + (label.empty() ? "" : " (" + label + ")");
+    m_origin =
+        SourceOrigin{manifest.value("source", ""), manifest.value("host", ""), manifest.value("time", "")};
     std::unique_ptr<StoreFile> store_file;
     const nlohmann::json* served = StoreFile::servable(manifest);
     if (served != nullptr) {

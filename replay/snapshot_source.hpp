@@ -27,6 +27,10 @@ struct SnapshotTimings {
     double decode = 0;       // reading, decoding and spooling every row
 };
 
+/// A new private (0700) folder for a replay's temporary files, under $TMPDIR, named
+/// enmap-migrate-replay-PID-...; removes such folders of replays whose process is gone.
+std::filesystem::path private_temp_dir();
+
 /// The rows of one snapshot of the store, decoded under the policies given to prepare().
 class SnapshotSource : public Source {
 public:
@@ -48,6 +52,7 @@ public:
     [[nodiscard]] std::string description() const override { return m_description; }
     [[nodiscard]] const std::vector<SourceTable>& tables() const override { return m_tables; }
     [[nodiscard]] const std::vector<AutonumRow>& autonum() const override { return m_autonum; }
+    [[nodiscard]] std::optional<SourceOrigin> origin() const override { return m_origin; }
     [[nodiscard]] const std::vector<SourceViolation>& violations() const override { return m_violations; }
     /// Reads the spool; safe to call from several threads at once.
     void for_each_row(const std::string& enmap_name, const RowCallback& callback) override;
@@ -76,6 +81,7 @@ private:
     std::map<std::string, Spool::Segment> m_segments;
     std::vector<SourceTable> m_tables;
     std::vector<AutonumRow> m_autonum;
+    std::optional<SourceOrigin> m_origin;
     std::vector<SourceViolation> m_violations;
     std::vector<std::string> m_from_manifest;
     SnapshotTimings m_timings;

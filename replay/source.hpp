@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,13 @@ struct AutonumRow {
     std::int64_t lastnum = 0;
 };
 
+/// Where a snapshot's data was captured (its manifest's "source", "host" and "time").
+struct SourceOrigin {
+    std::string database;  // the captured file or folder
+    std::string host;
+    std::string time;  // UTC, ISO 8601 with microseconds: sorts as text
+};
+
 /// A policy violation at a table and key.
 struct SourceViolation {
     std::string table;
@@ -70,6 +78,8 @@ public:
     [[nodiscard]] virtual std::string description() const = 0;
     /// The enmaps, in the source's order; valid after prepare().
     [[nodiscard]] virtual const std::vector<SourceTable>& tables() const = 0;
+    /// Where the data was captured, when the source knows (a snapshot); valid after prepare().
+    [[nodiscard]] virtual std::optional<SourceOrigin> origin() const { return std::nullopt; }
     /// The autonum counters; valid after prepare().
     [[nodiscard]] virtual const std::vector<AutonumRow>& autonum() const = 0;
     /// Every policy violation found by prepare(), all of them.

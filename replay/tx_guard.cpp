@@ -39,11 +39,13 @@ std::int64_t drizzle_max_id(pqxx::transaction_base& tx) {
 
 void check_transaction_control(const Plan& plan, const std::vector<DrizzleMigration>& drizzle) {
     std::vector<fs::path> files;
+    files.reserve(drizzle.size());
     for (const auto& m : drizzle) {
         files.push_back(m.file);
     }
     for (const auto& module : plan.modules) {
         files.insert(files.end(), module.transform.begin(), module.transform.end());
+        files.insert(files.end(), module.incremental.begin(), module.incremental.end());
         files.insert(files.end(), module.verify.begin(), module.verify.end());
     }
     std::string problems;
@@ -105,7 +107,7 @@ std::string TransactionGuard::record_escape(const std::string& database_url, std
     std::set<std::uint32_t> recorded;
     int committed = 0;
     std::vector<ModuleRecord> records;
-    for (auto record : done) {
+    for (const auto& record : done) {
         if (record.status != "committed") {
             continue;
         }
