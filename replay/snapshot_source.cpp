@@ -256,8 +256,15 @@ void SnapshotSource::prepare(const enmap::DecodeOptions& options) {
     std::string label =
         manifest.value("label", nlohmann::json()).is_string() ? manifest["label"].get<std::string>() : "";
     m_description = "snapshot " + m_id.substr(0, 12) + (label.empty() ? "" : " (" + label + ")");
-    m_origin =
-        SourceOrigin{manifest.value("source", ""), manifest.value("host", ""), manifest.value("time", "")};
+    // An --export snapshot's source is the list of its files: compared as its JSON text.
+    auto text = [&manifest](const char* name) {
+        auto it = manifest.find(name);
+        if (it == manifest.end() || it->is_null()) {
+            return std::string();
+        }
+        return it->is_string() ? it->get<std::string>() : it->dump();
+    };
+    m_origin = SourceOrigin{text("source"), text("host"), text("time")};
     std::unique_ptr<StoreFile> store_file;
     const nlohmann::json* served = StoreFile::servable(manifest);
     if (served != nullptr) {

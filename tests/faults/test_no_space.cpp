@@ -90,7 +90,8 @@ TEST_CASE("faults: a full store disk is status 9 for snapshot create, and the st
     CHECK(list.out.find("big") == std::string::npos);
 }
 
-TEST_CASE("faults: a full disk is status 9 for rollback files, archive --out, and replay's TMPDIR") {
+TEST_CASE("faults: a full disk is status 9 for rollback files, archive --out, and replay's TMPDIR" *
+          doctest::test_suite("pg")) {
     test_support::TempDir tmp;
     fs::path store = tmp.path() / "store";
     fs::path big = tmp.path() / "big" / "enmap.sqlite";

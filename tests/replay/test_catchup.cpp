@@ -32,6 +32,9 @@
 #include "tests/replay/replay_support.hpp"
 #include "tests/support.hpp"
 
+// Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
+TEST_SUITE_BEGIN("pg");
+
 namespace fs = std::filesystem;
 using test_support::TempDir;
 using test_support::TestDatabase;
@@ -527,3 +530,5 @@ TEST_CASE("CatchupDiff: keys added, changed and removed, merged in key order or 
         CHECK(rows_of(diff, "same", true).empty());
     }
 }
+
+TEST_SUITE_END();

@@ -11,6 +11,9 @@
 #include "tests/replay/replay_support.hpp"
 #include "tests/support.hpp"
 
+// Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
+TEST_SUITE_BEGIN("pg");
+
 namespace fs = std::filesystem;
 using test_support::run_cli;
 
@@ -106,3 +109,5 @@ TEST_CASE("replay --invalid-text replace: two stored keys that become one are bo
                        "--snapshot", "keys", "--invalid-text", "replace"});
     CHECK_MESSAGE(ok.status == 0, ok.err);
 }
+
+TEST_SUITE_END();
