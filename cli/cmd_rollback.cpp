@@ -136,14 +136,15 @@ int run_rollback_postgres(const RollbackPostgresOptions& options, const GlobalOp
     if (!report.saved_file.empty()) {
         std::cout << "  tables changed after the run were saved first, whole, by " << report.saved.method
                   << ", to " << report.saved_file
-                  << "\n  (load them back with: psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -f " << report.saved_file
-                  << ")\n";
+                  << "\n  (load them back with: psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -f "
+                  << report.saved_file << ")\n";
         if (!report.saved.changes_file.empty()) {
             std::cout << "  the rows written since the run are in " << report.saved.changes_file
                       << " (docs/rollback.md: merging them back):\n";
             for (const auto& t : report.saved.tables) {
-                std::cout << "    " << t.identity << ": " << t.rows_written_after << " row(s) written since the run, "
-                          << t.rows_gone << " of the run's rows gone; as " << t.changes_table << "\n";
+                std::cout << "    " << t.identity << ": " << t.rows_written_after
+                          << " row(s) written since the run, " << t.rows_gone
+                          << " of the run's rows gone; as " << t.changes_table << "\n";
             }
         }
     }

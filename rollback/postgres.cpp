@@ -299,13 +299,14 @@ nlohmann::json PostgresReport::to_json() const {
     if (!saved.tables_file.empty()) {
         nlohmann::json tables = nlohmann::json::array();
         for (const auto& t : saved.tables) {
-            tables.push_back({{"table", t.identity},
-                              {"rows_now", t.rows_now},
-                              {"rows_written_after", t.rows_written_after < 0 ? nlohmann::json(nullptr)
-                                                                               : nlohmann::json(t.rows_written_after)},
-                              {"rows_gone", t.rows_gone < 0 ? nlohmann::json(nullptr) : nlohmann::json(t.rows_gone)},
-                              {"changes_table", t.changes_table.empty() ? nlohmann::json(nullptr)
-                                                                        : nlohmann::json(t.changes_table)}});
+            tables.push_back(
+                {{"table", t.identity},
+                 {"rows_now", t.rows_now},
+                 {"rows_written_after",
+                  t.rows_written_after < 0 ? nlohmann::json(nullptr) : nlohmann::json(t.rows_written_after)},
+                 {"rows_gone", t.rows_gone < 0 ? nlohmann::json(nullptr) : nlohmann::json(t.rows_gone)},
+                 {"changes_table",
+                  t.changes_table.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.changes_table)}});
         }
         saved_json = {{"tables_file", saved.tables_file},
                       {"method", saved.method},
@@ -500,14 +501,16 @@ PostgresReport rollback_postgres(const PostgresOptions& options) {
             spdlog::warn("saved the changed tables of run {} to {} ({}) before dropping them:{}", run,
                          report.saved.tables_file, report.saved.method, list);
             if (report.saved.changes_file.empty()) {
-                spdlog::warn("run {} has no recorded transaction span (a ledger older than this version): "
-                             "no list of the rows written since the run",
-                             run);
+                spdlog::warn(
+                    "run {} has no recorded transaction span (a ledger older than this version): "
+                    "no list of the rows written since the run",
+                    run);
             } else {
                 std::string rows;
                 for (const auto& t : report.saved.tables) {
                     rows += "\n  " + t.identity + ": " + std::to_string(t.rows_written_after) +
-                            " row(s) written since the run, " + std::to_string(t.rows_gone) + " of its rows gone";
+                            " row(s) written since the run, " + std::to_string(t.rows_gone) +
+                            " of its rows gone";
                 }
                 spdlog::warn("the rows written since the run are in {}:{}", report.saved.changes_file, rows);
             }

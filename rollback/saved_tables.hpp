@@ -20,14 +20,14 @@ namespace rollback {
 
 /// One changed table to save.
 struct SaveTable {
-    std::string identity;         // regclass text, e.g. public.tags
-    std::int64_t rows_at_end = 0; // the rows the run left in it
+    std::string identity;          // regclass text, e.g. public.tags
+    std::int64_t rows_at_end = 0;  // the rows the run left in it
 };
 
 /// What was saved of one table.
 struct SavedTable {
     std::string identity;
-    std::string changes_table;          // enmap_migrate_saved."<identity>", in the changes file
+    std::string changes_table;  // enmap_migrate_saved."<identity>", in the changes file
     std::int64_t rows_now = 0;
     std::int64_t rows_written_after = -1;  // inserted or updated after the run; -1: unknown
     std::int64_t rows_gone = -1;           // rows the run left that are gone now (deleted or updated)

@@ -142,7 +142,8 @@ private:
 
 }  // namespace
 
-TEST_CASE("session: libpq's messages are told apart: not ready, refused, hopeless" * doctest::test_suite("pg")) {
+TEST_CASE("session: libpq's messages are told apart: not ready, refused, hopeless" *
+          doctest::test_suite("pg")) {
     using replay::ConnectFailure;
     // Real messages first: what libpq says for a port nothing listens on, a name that does not
     // resolve, and a role the server does not know.
@@ -216,7 +217,8 @@ TEST_CASE("session: the default budget is about ten seconds, and the environment
     CHECK(bad.err.find("ENMAP_MIGRATE_CONNECT_RETRY_SECONDS=soon") != std::string::npos);
 }
 
-TEST_CASE("session: a server that comes up while the client is trying is reached" * doctest::test_suite("pg")) {
+TEST_CASE("session: a server that comes up while the client is trying is reached" *
+          doctest::test_suite("pg")) {
     int port = free_port();
     LateProxy proxy(port, std::chrono::milliseconds(1500), server_port());
     auto start = Clock::now();

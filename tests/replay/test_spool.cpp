@@ -18,7 +18,6 @@
 // Every test here needs the PostgreSQL cluster that scripts/test starts: `ctest -LE pg` leaves them out.
 TEST_SUITE_BEGIN("pg");
 
-
 namespace {
 
 std::vector<std::pair<std::string, std::string>> sample_rows() {

@@ -79,14 +79,18 @@ std::string definition(const std::string& url, const std::string& table) {
     return query_value(
         url,
         "SELECT (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || "
-        "a.attnotnull || ' ' || a.attidentity::text || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), ''), ', ' "
-        "ORDER BY a.attnum) FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = "
+        "a.attnotnull || ' ' || a.attidentity::text || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), ''), "
+        "', ' "
+        "ORDER BY a.attnum) FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum "
+        "= "
         "a.attnum WHERE a.attrelid = " +
             oid +
-            " AND a.attnum > 0 AND NOT a.attisdropped) || ' | ' || (SELECT coalesce(string_agg(conname || ' ' || "
+            " AND a.attnum > 0 AND NOT a.attisdropped) || ' | ' || (SELECT coalesce(string_agg(conname || ' "
+            "' || "
             "pg_get_constraintdef(oid), ', ' ORDER BY conname), '') FROM pg_constraint WHERE conrelid = " +
             oid +
-            ") || ' | ' || (SELECT coalesce(string_agg(pg_get_indexdef(indexrelid), ', ' ORDER BY indexrelid), '') "
+            ") || ' | ' || (SELECT coalesce(string_agg(pg_get_indexdef(indexrelid), ', ' ORDER BY "
+            "indexrelid), '') "
             "FROM pg_index WHERE indrelid = " +
             oid + ")");
 }
@@ -151,8 +155,12 @@ TEST_CASE(
     "rollback postgres: refuses when the bot wrote after the run; --force saves the tables whole, with "
     "their definitions, and the rows written since the run apart") {
     std::string pg_dump;
-    SUBCASE("by pg_dump") { pg_dump = ""; }
-    SUBCASE("from the catalog, without pg_dump") { pg_dump = "none"; }
+    SUBCASE("by pg_dump") {
+        pg_dump = "";
+    }
+    SUBCASE("from the catalog, without pg_dump") {
+        pg_dump = "none";
+    }
     TempDir tmp;
     TestDatabase db;
     auto run = replay_sample(tmp, db.url());
@@ -217,7 +225,8 @@ TEST_CASE(
     }
     REQUIRE(saved.count("tags") + saved.count("public.tags") == 1);
     const auto& saved_tags = saved.count("tags") != 0 ? saved["tags"] : saved["public.tags"];
-    const auto& saved_points = saved.count("raw_points") != 0 ? saved["raw_points"] : saved["public.raw_points"];
+    const auto& saved_points =
+        saved.count("raw_points") != 0 ? saved["raw_points"] : saved["public.raw_points"];
     CHECK(saved_tags.rows_written_after == 1);
     CHECK(saved_tags.rows_gone == 0);
     CHECK(saved_points.rows_written_after == 1);
