@@ -291,7 +291,12 @@ TEST_CASE("dump: a 300 MB value is dumped whole with sane peak memory") {
     struct rusage usage {};
     ::getrusage(RUSAGE_CHILDREN, &usage);
     MESSAGE("peak RSS of dump with a 300 MB value: " << usage.ru_maxrss / 1024 << " MB");
+#if defined(__SANITIZE_ADDRESS__)
+    // ASan keeps freed memory in quarantine and adds its own: the bound is the release build's.
+    MESSAGE("AddressSanitizer build: the peak RSS bound is checked in the normal build only");
+#else
     CHECK(usage.ru_maxrss < 900'000);  // KiB: the row and its decoded copy (~600 MB), never a third copy
+#endif
 }
 
 TEST_CASE("dump: the private copy of a database with a -wal is removed after success and after failure") {
