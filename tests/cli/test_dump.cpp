@@ -68,7 +68,9 @@ TEST_CASE(
                 line.at("value");
         }
         CHECK(actual.size() == expected.size());
-        for (const auto& [key, value] : expected) {
+        for (const auto& entry : expected) {
+            const auto& key = entry.first;  // not a structured binding: CAPTURE's lambda takes it
+            const auto& value = entry.second;
             CAPTURE(key.first);
             CAPTURE(key.second);
             REQUIRE(actual.count(key) == 1);
