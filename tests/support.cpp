@@ -7,11 +7,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <pqxx/pqxx>
 #include <random>
 #include <sstream>
+#include <thread>
 
 namespace fs = std::filesystem;
 
@@ -136,6 +139,30 @@ RunResult run_cli(const std::vector<std::string>& args, const std::vector<std::s
     result.out = read_file(out_path);
     result.err = read_file(err_path);
     return result;
+}
+
+bool run_and_kill(const std::vector<std::string>& args, long micros) {
+    std::vector<std::string> all = args;
+    std::string binary = ENMAP_MIGRATE_BINARY;
+    std::vector<char*> argv = {binary.data()};
+    for (auto& a : all) {
+        argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        int null = ::open("/dev/null", O_WRONLY);
+        ::dup2(null, 1);
+        ::dup2(null, 2);
+        ::execv(binary.c_str(), argv.data());
+        ::_exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(micros));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFSIGNALED(status);
 }
 
 }  // namespace test_support

@@ -58,6 +58,10 @@ struct RunResult {
 /// with ENMAP_MIGRATE_TEST_KILL_AT in env, the test-hook build of it (enmap-migrate-test-hooks).
 RunResult run_cli(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
 
+/// Starts the real enmap-migrate with `args` (output to /dev/null) and kills it with SIGKILL after
+/// `micros`; true when it was still running then (the fault tests' kill -9 loops).
+bool run_and_kill(const std::vector<std::string>& args, long micros);
+
 /// Reads a whole file as bytes.
 std::string read_file(const std::filesystem::path& path);
 

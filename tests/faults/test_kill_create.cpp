@@ -24,31 +24,6 @@ namespace fs = std::filesystem;
 namespace {
 
 // Starts the real binary, kills it with SIGKILL after `micros`, and returns whether the kill came
-// before it ended.
-bool run_and_kill(const std::vector<std::string>& args, long micros) {
-    std::vector<std::string> all = args;
-    std::string binary = ENMAP_MIGRATE_BINARY;
-    std::vector<char*> argv;
-    argv.push_back(binary.data());
-    for (auto& a : all) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        int null = ::open("/dev/null", O_WRONLY);
-        ::dup2(null, 1);
-        ::dup2(null, 2);
-        ::execv(binary.c_str(), argv.data());
-        ::_exit(127);
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(micros));
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return WIFSIGNALED(status);
-}
 
 long micros_of(const std::vector<std::string>& args) {
     auto start = std::chrono::steady_clock::now();
@@ -86,7 +61,7 @@ TEST_CASE("faults: kill -9 snapshot create, import and archive at random moments
     for (int i = 0; i < 24; ++i) {
         std::size_t which = static_cast<std::size_t>(i) % commands.size();
         std::uniform_int_distribution<long> when(0, full[which]);
-        kills += run_and_kill(commands[which], when(random)) ? 1 : 0;
+        kills += test_support::run_and_kill(commands[which], when(random)) ? 1 : 0;
         ++rounds;
         for (const auto& s : {store, other}) {
             if (!fs::exists(fs::path(s) / "config")) {

@@ -43,31 +43,6 @@ std::vector<fs::path> temp_files(const fs::path& dir) {
     return out;
 }
 
-// Starts the real binary and kills it with SIGKILL after `micros`; true when it was still running.
-bool run_and_kill(const std::vector<std::string>& args, long micros) {
-    std::vector<std::string> all = args;
-    std::string binary = ENMAP_MIGRATE_BINARY;
-    std::vector<char*> argv = {binary.data()};
-    for (auto& a : all) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        int null = ::open("/dev/null", O_WRONLY);
-        ::dup2(null, 1);
-        ::dup2(null, 2);
-        ::execv(binary.c_str(), argv.data());
-        ::_exit(127);
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(micros));
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return WIFSIGNALED(status);
-}
-
 }  // namespace
 
 TEST_CASE("faults: archive removes the temporary files of dead archives, keeps everyone else's") {
@@ -127,7 +102,7 @@ TEST_CASE("faults: kill -9 of snapshot archive leaves a temporary file that the 
     std::vector<fs::path> left;
     for (int attempt = 0; attempt < 60 && left.empty(); ++attempt) {
         std::uniform_int_distribution<long> at(full / 5, full);
-        run_and_kill(archive, at(rng));
+        test_support::run_and_kill(archive, at(rng));
         left = temp_files(out);
     }
     REQUIRE_MESSAGE(!left.empty(), "no kill landed while the archive was being written (" << full << " us)");
