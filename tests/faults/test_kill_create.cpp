@@ -52,6 +52,7 @@ TEST_CASE("faults: kill -9 snapshot create, import and archive at random moments
     std::vector<std::vector<std::string>> commands = {
         create, archive_args, {"--store", other, "snapshot", "import", archive}};
     std::vector<long> full;
+    full.reserve(commands.size());
     for (const auto& c : commands) {
         full.push_back(micros_of(c));
     }
