@@ -13,6 +13,7 @@ void register_sample_data(CLI::App& app, GlobalOptions& globals);
 void register_devdb(CLI::App& app, GlobalOptions& globals);
 void register_rollback(CLI::App& app, GlobalOptions& globals);
 void register_rehearse(CLI::App& app, GlobalOptions& globals);
+void register_cutover(CLI::App& app, GlobalOptions& globals);
 void register_cleanup(CLI::App& app, GlobalOptions& globals);
 void register_doctor(CLI::App& app, GlobalOptions& globals);
 void register_completion(CLI::App& app, GlobalOptions& globals);
@@ -30,6 +31,7 @@ void register_commands(CLI::App& app, GlobalOptions& globals) {
     register_devdb(app, globals);
     register_rollback(app, globals);
     register_rehearse(app, globals);
+    register_cutover(app, globals);
     register_cleanup(app, globals);
     register_doctor(app, globals);
     register_completion(app, globals);  // hidden: completion, man

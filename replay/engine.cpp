@@ -568,6 +568,7 @@ void Run::run_sql_files(pqxx::dbtransaction& tx, const std::vector<fs::path>& fi
 // the value differs, delete the removed keys), each change noted in changed_<table>(key, op); then
 // its incremental SQL, or its transform in full after the tables it wrote to are emptied.
 void Run::apply_catchup(pqxx::dbtransaction& tx, const Module& module, ModuleReport& report) {
+    auto start = Clock::now();
     std::vector<std::string> changed_tables;
     for (const auto& enmap : module.enmaps) {
         const std::string& table = m_report.table_names.at(enmap);
@@ -621,6 +622,7 @@ void Run::apply_catchup(pqxx::dbtransaction& tx, const Module& module, ModuleRep
         m_guard.check(tx, where, module.name);
         tx.exec("DROP TABLE enmap_migrate_upserts, enmap_migrate_removals");
     }
+    report.apply_seconds = since(start);
     if (report.upserted + report.deleted == 0) {
         report.catchup = "unchanged";
     } else if (!module.incremental.empty()) {
@@ -741,6 +743,7 @@ void Run::run_autonum(pqxx::work& tx) {
     report.rows = m_autonum.size();
     report.seconds = since(start);
     report.load_seconds = report.seconds;
+    report.apply_seconds = report.seconds;
     report.tables.emplace_back("internal::autonum", name);
     report.objects_created = objects.size();
     ModuleRecord record = to_record(report, 1);
@@ -790,6 +793,7 @@ void Run::run_autonum_catchup(pqxx::work& tx) {
     report.rows = m_autonum.size();
     report.seconds = since(start);
     report.load_seconds = report.seconds;
+    report.apply_seconds = report.seconds;
     report.tables.emplace_back("internal::autonum", name);
     report.catchup = "counters";
     ModuleRecord record = to_record(report, 0);
@@ -1188,7 +1192,8 @@ nlohmann::json ModuleReport::to_json() const {
                         {"tables", t},
                         {"objects_created", objects_created}};
     if (!catchup.empty()) {
-        j["catchup"] = {{"how", catchup}, {"upserted", upserted}, {"deleted", deleted}};
+        j["catchup"] = {
+            {"how", catchup}, {"upserted", upserted}, {"deleted", deleted}, {"apply_seconds", apply_seconds}};
     }
     if (!error.empty()) {
         j["error"] = error;

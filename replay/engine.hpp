@@ -57,6 +57,7 @@ struct ModuleReport {
     // tables were brought up to date: "incremental", "full" (transform re-run) or "unchanged".
     std::uint64_t upserted = 0;
     std::uint64_t deleted = 0;
+    double apply_seconds = 0;  // of transform_seconds: the diff applied to the raw_ tables (catch-up)
     std::string catchup;
     /// As JSON for events and --json.
     [[nodiscard]] nlohmann::json to_json() const;

@@ -5,6 +5,7 @@
 # With PGCLUSTER_SSL=1 the server also accepts TLS (ssl=on) with a self-signed certificate made by
 # openssl for CN=localhost (DIR/data/server.crt, also copied to DIR/server.crt for clients that
 # check it). Off by default: the suite and the benchmarks connect over loopback without TLS.
+# PGCLUSTER_LISTEN sets listen_addresses (default 127.0.0.1); PGCLUSTER_URL always names 127.0.0.1.
 
 pgcluster_bin() {
   local bin
@@ -58,10 +59,14 @@ pgcluster_start() {
     cp "$dir/data/server.crt" "$dir/server.crt"
     ssl="-c ssl=on"
   fi
+  # PGCLUSTER_HBA_NET: also trust connections from this network (scripts/bench downtime's veth).
+  if [[ -n ${PGCLUSTER_HBA_NET:-} ]]; then
+    echo "host all all $PGCLUSTER_HBA_NET trust" >>"$dir/data/pg_hba.conf"
+  fi
   for _ in 1 2 3 4 5; do
     port=$(pgcluster_free_port)
     if pgcluster_as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50 $ssl" \
+        -o "-p $port -k $dir -c listen_addresses=${PGCLUSTER_LISTEN:-127.0.0.1} -c fsync=off -c max_connections=50 $ssl" \
         start >/dev/null 2>&1; then
       PGCLUSTER_PORT=$port
       PGCLUSTER_URL="postgresql://postgres@127.0.0.1:$port/postgres"

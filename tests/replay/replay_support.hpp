@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <pqxx/pqxx>
 #include <string>
 
@@ -30,6 +31,28 @@ inline long user_relations(const std::string& url) {
         "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'enmap_migrate') "
         "AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'"));
+}
+
+/// Every user table (raw_, normalized, Drizzle's) -> "rows:md5 of its rows' text in order": two
+/// databases holding the same data have equal maps.
+inline std::map<std::string, std::string> digests(const std::string& url) {
+    pqxx::connection conn(url);
+    pqxx::read_transaction tx(conn);
+    std::map<std::string, std::string> out;
+    for (const auto& row :
+         tx.exec("SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
+                 "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') "
+                 "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'enmap_migrate') "
+                 "AND n.nspname NOT LIKE 'pg\\_%'")) {
+        std::string table = row[0].c_str();
+        out[table] =
+            tx.exec1(
+                  "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') "
+                  "FROM " +
+                  table + " t")[0]
+                .c_str();
+    }
+    return out;
 }
 
 }  // namespace replay_test
