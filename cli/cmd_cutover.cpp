@@ -42,11 +42,13 @@ void print_report(const rollback::CutoverReport& report) {
     }
     for (const auto& m : r.modules) {
         if (!m.catchup.empty()) {
-            std::printf("  module %-25s %s (%llu upserted, %llu deleted)\n", m.name.c_str(), m.catchup.c_str(),
-                        static_cast<unsigned long long>(m.upserted), static_cast<unsigned long long>(m.deleted));
+            std::printf("  module %-25s %s (%llu upserted, %llu deleted)\n", m.name.c_str(),
+                        m.catchup.c_str(), static_cast<unsigned long long>(m.upserted),
+                        static_cast<unsigned long long>(m.deleted));
         }
     }
-    std::printf("  validation: %llu tables, %llu rows, %s\n", static_cast<unsigned long long>(r.validation.tables),
+    std::printf("  validation: %llu tables, %llu rows, %s\n",
+                static_cast<unsigned long long>(r.validation.tables),
                 static_cast<unsigned long long>(r.validation.rows), r.validation.ok ? "ok" : "DIFFERENT");
     const auto& d = report.downtime;
     std::printf(
@@ -56,7 +58,8 @@ void print_report(const rollback::CutoverReport& report) {
     if (r.status == "dry-run") {
         std::printf("dry run: the catch-up rolled back; the target is as it was\n");
     } else {
-        std::printf("the target holds the bot's data as of the final snapshot: start the bot on PostgreSQL\n");
+        std::printf(
+            "the target holds the bot's data as of the final snapshot: start the bot on PostgreSQL\n");
     }
 }
 
@@ -102,7 +105,8 @@ void register_cutover(CLI::App& app, GlobalOptions& globals) {
     auto* cmd = app.add_subcommand(
         "cutover",
         "migration day: with the bot stopped, the final snapshot, the catch-up since BASE, validation");
-    auto* data_dir = cmd->add_option("--data-dir", options->data_dir, "the bot's Enmap folder (holds enmap.sqlite)");
+    auto* data_dir =
+        cmd->add_option("--data-dir", options->data_dir, "the bot's Enmap folder (holds enmap.sqlite)");
     auto* db = cmd->add_option("--db", options->db, "the enmap.sqlite file");
     data_dir->excludes(db);
     cmd->add_option("--since", options->since,

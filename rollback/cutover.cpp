@@ -19,7 +19,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+double since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 std::string utc_stamp() {
     std::time_t now = std::time(nullptr);
@@ -45,15 +47,16 @@ void preflight(const CutoverOptions& options, const std::string& base_id) {
     pqxx::read_transaction tx(*conn);
     auto runs = replay::active_runs(tx);
     if (runs.empty() || runs.front()["source_id"].get<std::string>() != base_id) {
-        std::string now = runs.empty() ? "it holds no committed run"
-                                       : "its newest run, " +
-                                             std::to_string(runs.front()["id"].get<std::int64_t>()) +
-                                             ", replayed " + runs.front()["source_id"].get<std::string>();
+        std::string now = runs.empty()
+                              ? "it holds no committed run"
+                              : "its newest run, " + std::to_string(runs.front()["id"].get<std::int64_t>()) +
+                                    ", replayed " + runs.front()["source_id"].get<std::string>();
         throw enmap::RefusedError(
             "the target does not hold a committed run of the base snapshot " + base_id + ": " + now,
-            runs.empty() ? "pre-seed it first: `enmap-migrate snapshot create --live` and `enmap-migrate replay "
-                           "--snapshot BASE --plan DIR` while the bot runs"
-                         : "run cutover --since " + runs.front()["source_id"].get<std::string>());
+            runs.empty()
+                ? "pre-seed it first: `enmap-migrate snapshot create --live` and `enmap-migrate replay "
+                  "--snapshot BASE --plan DIR` while the bot runs"
+                : "run cutover --since " + runs.front()["source_id"].get<std::string>());
     }
 }
 
@@ -130,7 +133,7 @@ Downtime Downtime::of(const replay::ReplayReport& run, double snapshot_seconds, 
 }
 
 nlohmann::json Downtime::to_json() const {
-    return {{"snapshot", snapshot}, {"diff", diff},   {"apply", apply}, {"transforms", transforms},
+    return {{"snapshot", snapshot},     {"diff", diff},   {"apply", apply}, {"transforms", transforms},
             {"validation", validation}, {"other", other}, {"total", total}};
 }
 
@@ -155,8 +158,8 @@ CutoverReport cutover(const CutoverOptions& options, replay::Events& events) {
     auto phase = Clock::now();
     report.snapshot_id = capture_final(options, report.label);
     double snapshot_seconds = since(phase);
-    spdlog::info("cutover: final snapshot {} ({}) in {:.2f} s", report.snapshot_id.substr(0, 12), report.label,
-                 snapshot_seconds);
+    spdlog::info("cutover: final snapshot {} ({}) in {:.2f} s", report.snapshot_id.substr(0, 12),
+                 report.label, snapshot_seconds);
     replay::SnapshotSource target(options.store, report.snapshot_id, options.formats);
     replay::SnapshotSource base(options.store, report.base_id, options.formats);
     replay::ReplayOptions o;
@@ -170,7 +173,8 @@ CutoverReport cutover(const CutoverOptions& options, replay::Events& events) {
     try {
         report.replay = replay::run_replay(target, o, events);
     } catch (const enmap::Error& e) {
-        rethrow_as(e, std::string("cutover: ") + e.what(), after_capture_hint(options, report.snapshot_id, e.hint()));
+        rethrow_as(e, std::string("cutover: ") + e.what(),
+                   after_capture_hint(options, report.snapshot_id, e.hint()));
     }
     report.downtime = Downtime::of(report.replay, snapshot_seconds, since(start));
     return report;

@@ -41,8 +41,8 @@ struct Bot {
         sample.scale = 2;
         sample.seed = 3;
         enmap::write_sample_database(dir, sample);
-        auto snap = run_cli({"-q", "--store", store, "snapshot", "create", "--data-dir", dir.string(), "--live",
-                             "--label", "base"});
+        auto snap = run_cli({"-q", "--store", store, "snapshot", "create", "--data-dir", dir.string(),
+                             "--live", "--label", "base"});
         REQUIRE(snap.status == 0);
         if (!url.empty()) {
             auto seed = run_cli({"-q", "--store", store, "--database", url, "replay", "--snapshot", "base",
@@ -58,7 +58,8 @@ struct Bot {
             "UPDATE guildsettings SET value = json_set(value, '$.prefix', '!!') WHERE key = (SELECT min(key) "
             "FROM guildsettings)");
         db.exec(
-            "INSERT INTO points (key, value) SELECT substr(key, 1, instr(key, '-')) || '999', json_set(value, "
+            "INSERT INTO points (key, value) SELECT substr(key, 1, instr(key, '-')) || '999', "
+            "json_set(value, "
             "'$.user', '999') FROM points WHERE key = (SELECT min(key) FROM points)");
         db.exec("DELETE FROM tags WHERE key = (SELECT max(key) FROM tags)");
         db.exec("UPDATE 'internal::autonum' SET lastnum = lastnum + 2 WHERE enmap = 'reminders'");
@@ -66,10 +67,12 @@ struct Bot {
     [[nodiscard]] std::size_t snapshots() const {
         return snapshot::Store(store, snapshot::Store::Access::k_read, "test").list().size();
     }
-    [[nodiscard]] test_support::RunResult cutover(const std::string& url, const std::vector<std::string>& more = {},
+    [[nodiscard]] test_support::RunResult cutover(const std::string& url,
+                                                  const std::vector<std::string>& more = {},
                                                   const std::string& plan = k_plan) const {
-        std::vector<std::string> args = {"--store", store, "--database", url, "cutover", "--data-dir",
-                                         dir.string(), "--since", "base", "--plan", plan};
+        std::vector<std::string> args = {"--store", store,        "--database", url,
+                                         "cutover", "--data-dir", dir.string(), "--since",
+                                         "base",    "--plan",     plan};
         args.insert(args.end(), more.begin(), more.end());
         return run_cli(args);
     }
@@ -166,8 +169,8 @@ TEST_CASE("cutover: refuses before capturing while the bot runs, or when the tar
     auto missing = run_cli({"--store", bot.store, "--database", a.url(), "cutover", "--data-dir",
                             bot.dir.string(), "--since", "nosuchlabel", "--plan", k_plan});
     CHECK(missing.status == 5);
-    auto usage = run_cli({"--store", bot.store, "--database", a.url(), "cutover", "--since", "base", "--plan",
-                          k_plan});
+    auto usage = run_cli(
+        {"--store", bot.store, "--database", a.url(), "cutover", "--since", "base", "--plan", k_plan});
     CHECK(usage.status == 2);
 }
 
@@ -179,9 +182,10 @@ TEST_CASE("cutover: a failure after the capture leaves the target as it was and 
     // A changed plan: the catch-up refuses after the capture, the final snapshot stays.
     TempDir plans;
     fs::copy(k_plan, plans.path() / "plan", fs::copy_options::recursive);
-    replay_test::write_file(plans.path() / "plan" / "modules" / "tags" / "verify.sql",
-                            test_support::read_file(plans.path() / "plan" / "modules" / "tags" / "verify.sql") +
-                                "\n-- changed\n");
+    replay_test::write_file(
+        plans.path() / "plan" / "modules" / "tags" / "verify.sql",
+        test_support::read_file(plans.path() / "plan" / "modules" / "tags" / "verify.sql") +
+            "\n-- changed\n");
     auto r = bot.cutover(a.url(), {}, (plans.path() / "plan").string());
     CHECK(r.status == 7);
     CHECK(r.err.find("the plan changed") != std::string::npos);
