@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "cli/options.hpp"
 #include "enmap/error.hpp"
@@ -26,6 +27,7 @@ struct RollbackPostgresOptions {
     std::int64_t run = 0;
     std::string module;
     bool force = false;
+    bool all = false;  // the whole chain of catch-up runs down to its full replay
 };
 
 std::string short_sha(const std::string& sha) {
@@ -92,6 +94,8 @@ int run_rollback_files(const RollbackFilesOptions& options, const GlobalOptions&
     return 0;
 }
 
+void print_postgres_report(const rollback::PostgresReport& report);
+
 int run_rollback_postgres(const RollbackPostgresOptions& options, const GlobalOptions& globals) {
     rollback::PostgresOptions o;
     o.database_url =
@@ -105,11 +109,32 @@ int run_rollback_postgres(const RollbackPostgresOptions& options, const GlobalOp
     if (const char* pg_dump = std::getenv("ENMAP_MIGRATE_PG_DUMP")) {
         o.pg_dump = pg_dump;
     }
+    if (options.all) {
+        auto reports = rollback::rollback_chain(o);
+        if (globals.json) {
+            nlohmann::json out = nlohmann::json::array();
+            for (const auto& r : reports) {
+                out.push_back(r.to_json());
+            }
+            std::cout << nlohmann::json{{"rolled_back", out}}.dump(2) << "\n";
+            return 0;
+        }
+        for (const auto& r : reports) {
+            print_postgres_report(r);
+        }
+        std::cout << "rolled back the chain of " << reports.size() << " run(s), newest first\n";
+        return 0;
+    }
     auto report = rollback::rollback_postgres(o);
     if (globals.json) {
         std::cout << report.to_json().dump(2) << "\n";
         return 0;
     }
+    print_postgres_report(report);
+    return 0;
+}
+
+void print_postgres_report(const rollback::PostgresReport& report) {
     std::cout << "rolled back " << (report.module.empty() ? "run " : "module '" + report.module + "' of run ")
               << report.run_id << " (run status now " << report.status << "): its " << report.objects
               << " object(s) are gone, " << report.dropped.size() << " dropped, the rest with their tables\n";
@@ -154,7 +179,6 @@ int run_rollback_postgres(const RollbackPostgresOptions& options, const GlobalOp
                                                  : "DIFFERS from the one recorded before the run (--force)")
                   << "\n";
     }
-    return 0;
 }
 
 }  // namespace
@@ -192,13 +216,19 @@ void register_rollback(CLI::App& app, GlobalOptions& globals) {
                                        "undo a run in PostgreSQL: drop what it created, from the ledger");
     p->add_option("--database", pg->database,
                   "PostgreSQL URL (default: $DATABASE_URL, else the dev database)");
-    p->add_option("--run", pg->run, "the run to undo (default: the newest committed run)");
-    p->add_option("--module", pg->module, "undo only this module of the run");
+    auto* run = p->add_option("--run", pg->run, "the run to undo (default: the newest committed run)");
+    auto* module = p->add_option("--module", pg->module, "undo only this module of the run");
+    auto* all = p->add_flag("--all", pg->all,
+                            "undo the newest run and, while it was a catch-up (replay --since, cutover), "
+                            "the run it rested on: the whole chain");
+    all->excludes(run)->excludes(module);
     p->add_flag("--force", pg->force,
                 "save tables written to after the run (whole, by pg_dump when one suits the server, and "
                 "the rows written since the run apart) under the store's saved/ folder, then drop them; "
                 "commit even when the catalog fingerprint differs");
     p->footer(
+        "--all undoes a chain of catch-up runs (replay --since, cutover) down to its full replay, newest\n"
+        "first, each run in a transaction of its own.\n"
         "Exit statuses: 0 rolled back; 2 usage (unknown module); 6 PostgreSQL error (nothing changed);\n"
         "7 refused: no run to undo, a later run holds data, or tables changed after the run (use --force\n"
         "to save and drop them); 8 the catalog does not match the fingerprint recorded before the run\n"

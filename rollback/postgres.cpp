@@ -616,4 +616,34 @@ PostgresReport rollback_postgres(const PostgresOptions& options) {
     return report;
 }
 
+std::vector<PostgresReport> rollback_chain(const PostgresOptions& options) {
+    std::vector<PostgresReport> out;
+    PostgresOptions one = options;
+    one.run_id.reset();
+    one.module.clear();
+    while (true) {
+        try {
+            out.push_back(rollback_postgres(one));
+        } catch (const enmap::Error&) {
+            if (!out.empty()) {
+                std::string done;
+                for (const auto& r : out) {
+                    done += (done.empty() ? "" : ", ") + std::to_string(r.run_id);
+                }
+                spdlog::warn(
+                    "rollback postgres --all: run(s) {} of the chain are rolled back; the next one failed",
+                    done);
+            }
+            throw;
+        }
+        auto conn = replay::connect(options.database_url);
+        pqxx::read_transaction tx(*conn);
+        auto row = tx.exec1("SELECT base_run FROM enmap_migrate.runs WHERE id = " +
+                            std::to_string(out.back().run_id));
+        if (row[0].is_null()) {
+            return out;  // a full replay: the chain's first run
+        }
+    }
+}
+
 }  // namespace rollback

@@ -72,6 +72,13 @@ struct PostgresReport {
 /// then), DatabaseError.
 PostgresReport rollback_postgres(const PostgresOptions& options);
 
+/// Rolls back the newest run and, while the run just undone was a catch-up (replay --since), the
+/// run it rested on: the whole chain down to its full replay, newest first, each exactly as
+/// rollback_postgres does it and in a transaction of its own. `options.run_id` and `module` must be
+/// unset. Throws what rollback_postgres throws; the runs undone before a failure stay undone (a
+/// warning names them).
+std::vector<PostgresReport> rollback_chain(const PostgresOptions& options);
+
 /// Creates enmap_migrate.actions (rollbacks, rehearsals, cleanups) when missing.
 void ensure_actions(pqxx::transaction_base& tx);
 

@@ -52,15 +52,14 @@ struct Bot {
         }
     }
     // What the bot does before it stops: an update, an insert, a delete, the autonum bumped.
-    void change() const {
+    void change(const std::string& user = "999") const {
         SQLite::Database db((dir / "enmap.sqlite").string(), SQLite::OPEN_READWRITE);
         db.exec(
             "UPDATE guildsettings SET value = json_set(value, '$.prefix', '!!') WHERE key = (SELECT min(key) "
             "FROM guildsettings)");
-        db.exec(
-            "INSERT INTO points (key, value) SELECT substr(key, 1, instr(key, '-')) || '999', "
-            "json_set(value, "
-            "'$.user', '999') FROM points WHERE key = (SELECT min(key) FROM points)");
+        db.exec("INSERT INTO points (key, value) SELECT substr(key, 1, instr(key, '-')) || '" + user +
+                "', json_set(value, '$.user', '" + user +
+                "') FROM points WHERE key = (SELECT min(key) FROM points)");
         db.exec("DELETE FROM tags WHERE key = (SELECT max(key) FROM tags)");
         db.exec("UPDATE 'internal::autonum' SET lastnum = lastnum + 2 WHERE enmap = 'reminders'");
     }
@@ -140,6 +139,38 @@ TEST_CASE("cutover: the final snapshot caught up leaves what a full replay of it
     CAPTURE(undo.err);
     CHECK(undo.status == 0);
     CHECK(replay_test::digests(a.url()) == before);
+}
+
+TEST_CASE("rollback postgres --all undoes a cutover and the pre-seed it rested on") {
+    TestDatabase a;
+    Bot bot(a.url());
+    bot.change();
+    auto first = bot.cutover(a.url(), {"--json"});
+    REQUIRE(first.status == 0);
+    std::string final_id = last_line(first.out)["snapshot"];
+    bot.change("998");
+    // A catch-up of a catch-up: the second cutover rests on the first one's final snapshot.
+    auto second = run_cli({"-q", "--store", bot.store, "--database", a.url(), "cutover", "--data-dir",
+                           bot.dir.string(), "--since", final_id, "--plan", k_plan});
+    CAPTURE(second.err);
+    REQUIRE(second.status == 0);
+    REQUIRE(replay_test::user_relations(a.url()) > 0);
+    auto both =
+        run_cli({"--store", bot.store, "--database", a.url(), "rollback", "postgres", "--all", "--run", "1"});
+    CHECK(both.status == 2);  // --all is the chain from the newest run
+    auto r =
+        run_cli({"--store", bot.store, "--database", a.url(), "--json", "rollback", "postgres", "--all"});
+    CAPTURE(r.err);
+    REQUIRE(r.status == 0);
+    auto out = nlohmann::json::parse(r.out);
+    REQUIRE(out["rolled_back"].size() == 3);
+    CHECK(out["rolled_back"][0]["run"] == 3);
+    CHECK(out["rolled_back"][1]["run"] == 2);
+    CHECK(out["rolled_back"][2]["run"] == 1);
+    // The database held nothing before the pre-seed, and holds nothing now.
+    CHECK(replay_test::user_relations(a.url()) == 0);
+    auto again = run_cli({"--store", bot.store, "--database", a.url(), "rollback", "postgres", "--all"});
+    CHECK(again.status == 7);
 }
 
 TEST_CASE("cutover: refuses before capturing while the bot runs, or when the target lacks the pre-seed") {
