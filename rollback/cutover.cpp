@@ -82,11 +82,11 @@ std::string after_capture_hint(const CutoverOptions& options, const std::string&
     std::string out = "the target is as it was (the catch-up is one transaction); the final snapshot " +
                       snapshot_id.substr(0, 12) + " stays in the store. ";
     if (!hint.empty()) {
-        out += hint + "; then ";
+        out += hint + ". ";
     }
-    out += "run `enmap-migrate replay --snapshot " + snapshot_id.substr(0, 12) + " --since " +
-           options.base_ref + " --plan " + options.plan_dir.string() +
-           "`, or start the bot again on Enmap: its data is untouched";
+    out += "Once the cause is fixed, `enmap-migrate replay --snapshot " + snapshot_id.substr(0, 12) +
+           " --since " + options.base_ref + " --plan " + options.plan_dir.string() +
+           "` finishes the catch-up; or start the bot again on Enmap: its data is untouched";
     return out;
 }
 
